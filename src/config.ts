@@ -1,0 +1,173 @@
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/** Environment values are strings; numeric and boolean keys accept their usual spellings. */
+const fromEnvString = (value: unknown): unknown => {
+  if (typeof value !== "string") return value;
+  if (/^-?\d+$/.test(value.trim())) return Number(value);
+  const lower = value.trim().toLowerCase();
+  if (["true", "yes", "on", "1"].includes(lower)) return true;
+  if (["false", "no", "off", "0"].includes(lower)) return false;
+  return value;
+};
+const integer = (min: number, max: number) =>
+  z.preprocess(fromEnvString, z.int().min(min).max(max));
+const flag = () => z.preprocess(fromEnvString, z.boolean());
+const milliseconds = (min: number, max: number) => integer(min, max);
+
+const domain = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, "must be a domain");
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+  .refine((value) => URL.canParse(value), "is not a valid URL");
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+export const ConfigSchema = z.strictObject({
+  component: z.strictObject({
+    jid: domain,
+    host: z.string().min(1).default("127.0.0.1"),
+    port: integer(1, 65535).default(5347),
+    secret: z.string().min(1, "must not be empty"),
+    name: z.string().min(1).default("Concierge"),
+  }),
+  database: z.strictObject({
+    url: postgresUrl,
+    pool_size: integer(1, 100).default(10),
+    migrate_on_start: flag().default(true),
+  }),
+  reconnect: z
+    .strictObject({
+      initial_delay_ms: milliseconds(10, 600_000).default(1_000),
+      max_delay_ms: milliseconds(10, 3_600_000).default(60_000),
+    })
+    .refine((r) => r.max_delay_ms >= r.initial_delay_ms, {
+      message: "max_delay_ms must be at least initial_delay_ms",
+      path: ["max_delay_ms"],
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+  shutdown_timeout_ms: milliseconds(100, 120_000).default(5_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export const ENV_PREFIX = "CONCIERGE_";
+
+/**
+ * Environment overrides: CONCIERGE_<SECTION>__<KEY> (double underscore between levels), e.g.
+ * CONCIERGE_COMPONENT__SECRET. DATABASE_URL is honoured too, below CONCIERGE_DATABASE__URL.
+ */
+export function environmentOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  if (env.DATABASE_URL) setPath(overrides, ["database", "url"], env.DATABASE_URL);
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name === `${ENV_PREFIX}CONFIG` || value === undefined) {
+      continue;
+    }
+    const path = name.slice(ENV_PREFIX.length).toLowerCase().split("__");
+    setPath(overrides, path, value);
+  }
+  return overrides;
+}
+
+/** Validates a parsed config document merged with the environment. */
+export function parseConfig(document: unknown, env: NodeJS.ProcessEnv, source: string): Config {
+  if (document !== null && document !== undefined && !isPlainObject(document)) {
+    throw new ConfigError(source, ["the file must hold a mapping of keys to values"]);
+  }
+  const merged = deepMerge(document ?? {}, environmentOverrides(env));
+  const result = ConfigSchema.safeParse(merged);
+  if (result.success) return result.data;
+  throw new ConfigError(source, result.error.issues.map(describeIssue));
+}
+
+/** Reads the file named by --config or CONCIERGE_CONFIG (if any) and the environment. */
+export async function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<Config> {
+  const file = path ?? env.CONCIERGE_CONFIG;
+  if (!file) return parseConfig({}, env, "environment only: no --config or CONCIERGE_CONFIG");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  return parseConfig(document, env, file);
+}
+
+/** The configuration as it may be shown: secrets and URL passwords masked. */
+export function redactConfig(config: Config): Config {
+  return {
+    ...config,
+    component: { ...config.component, secret: "[redacted]" },
+    database: { ...config.database, url: redactUrl(config.database.url) },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "redacted";
+    return parsed.toString();
+  } catch {
+    return "[unparseable url]";
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.join(".") || "(top level)";
+  if (issue.code === "unrecognized_keys") {
+    const prefix = issue.path.length ? `${key}.` : "";
+    return issue.keys.map((k) => `${prefix}${k}: unknown key`).join("; ");
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    const env = `${ENV_PREFIX}${issue.path.map(String).join("__").toUpperCase()}`;
+    return `${key}: required (set it in the config file or ${env})`;
+  }
+  return `${key}: ${issue.message}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let cursor = target;
+  for (const key of path.slice(0, -1)) {
+    const next = cursor[key];
+    cursor = cursor[key] = isPlainObject(next) ? next : {};
+  }
+  cursor[path[path.length - 1] ?? ""] = value;
+}
+
+function deepMerge(base: unknown, overrides: Record<string, unknown>): unknown {
+  if (!isPlainObject(base)) return overrides;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    merged[key] = isPlainObject(value) ? deepMerge(merged[key], value) : value;
+  }
+  return merged;
+}

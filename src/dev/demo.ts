@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { parseConfig } from "../config.js";
+import { createLogger, flushLogger } from "../log.js";
+import { projectRoot } from "../paths.js";
+import { runUntilSignal } from "../run.js";
+import { ensureDatabase } from "./database.js";
+import { portIsFree, freePort } from "./ports.js";
+import { PrivateProsody, prosodyInstalled } from "./prosody.js";
+
+const DEMO_ACCOUNTS = ["alice", "bob", "staff", "client"].map((username) => ({
+  username,
+  password: "demo",
+}));
+
+/**
+ * `concierge demo`: a private Prosody (installed first if missing and we may), a `concierge_demo`
+ * database, and the daemon, all on 127.0.0.1. Ctrl-C stops all three.
+ */
+export async function runDemo(): Promise<number> {
+  if (!ensureProsody()) return 1;
+  const dir = join(projectRoot, ".concierge-demo");
+  await mkdir(dir, { recursive: true });
+  const databaseUrl = await ensureDatabase("concierge_demo");
+  const secret = randomBytes(16).toString("hex");
+  const jid = "concierge.localhost";
+  const prosody = await PrivateProsody.start({
+    dir: join(dir, "prosody"),
+    c2sPort: (await portIsFree(5222)) ? 5222 : await freePort(),
+    componentPort: (await portIsFree(5347)) ? 5347 : await freePort(),
+    components: [{ jid, secret }],
+    accounts: DEMO_ACCOUNTS,
+  });
+
+  const document = {
+    component: { jid, host: "127.0.0.1", port: prosody.componentPort, secret },
+    database: { url: databaseUrl },
+    log: { level: "info" },
+  };
+  const configPath = join(dir, "concierge.yaml");
+  await writeFile(
+    configPath,
+    `# Written by \`concierge demo\`; rewritten at every run.\n${stringify(document)}`,
+  );
+  const config = parseConfig(document, {}, configPath);
+
+  process.stderr.write(`
+Concierge demo
+  XMPP server   127.0.0.1:${prosody.c2sPort} (domain localhost, MUC ${prosody.mucDomain})
+  Component     ${jid} on port ${prosody.componentPort}
+  Accounts      ${DEMO_ACCOUNTS.map((a) => `${a.username}@localhost`).join(", ")} (password "demo")
+  Database      concierge_demo
+  Config        ${configPath}
+Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
+Ctrl-C stops the demo.
+
+`);
+  const log = createLogger(config.log.level);
+  try {
+    return await runUntilSignal(config, log, { migrate: true }, () => prosody.stop());
+  } finally {
+    await flushLogger(log);
+  }
+}
+
+function ensureProsody(): boolean {
+  if (prosodyInstalled()) return true;
+  const command = "apt-get install -y prosody";
+  const mayInstall =
+    process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
+  if (!mayInstall) {
+    process.stderr.write(`The demo needs Prosody. Install it with:\n  sudo ${command}\n`);
+    return false;
+  }
+  process.stderr.write(`Prosody is missing; installing it: ${command}\n`);
+  const result = spawnSync(
+    "sh",
+    ["-c", `apt-get update && DEBIAN_FRONTEND=noninteractive ${command}`],
+    {
+      stdio: "inherit",
+    },
+  );
+  if (result.status === 0 && prosodyInstalled()) return true;
+  process.stderr.write(`Installing Prosody failed. Try:\n  apt-get update && ${command}\n`);
+  return false;
+}

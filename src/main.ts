@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, redactConfig } from "./config.js";
+import { createPool, describePgError } from "./db/pool.js";
+import { migrate } from "./db/migrate.js";
+import { createLogger, flushLogger } from "./log.js";
+import { migrationsDir, packageVersion } from "./paths.js";
+import { runUntilSignal } from "./run.js";
+
+const USAGE = `Usage: concierge <command> [options]
+
+Commands:
+  start          connect to the XMPP server and serve until SIGTERM/SIGINT
+  migrate        apply pending database migrations, then exit
+  check-config   validate the configuration and print it (secrets masked), then exit
+  demo           run a private Prosody, a demo database and the daemon together
+
+Options:
+  -c, --config FILE   configuration file (YAML); default: $CONCIERGE_CONFIG
+      --no-migrate    (start) do not apply migrations at start
+  -h, --help          show this help
+  -v, --version       show the version
+
+Secrets and any other key can come from the environment, e.g. CONCIERGE_COMPONENT__SECRET,
+DATABASE_URL. See config/concierge.example.yaml.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      "no-migrate": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+      version: { type: "boolean", short: "v", default: false },
+    },
+  });
+  if (values.version) return print(packageVersion);
+  const [command, ...rest] = positionals;
+  if (values.help || !command) return print(USAGE, command ? 0 : 2);
+  if (rest.length) return fail(`unexpected argument: ${rest.join(" ")}`);
+
+  if (command === "demo") {
+    const { runDemo } = await import("./dev/demo.js");
+    return runDemo();
+  }
+  if (!["start", "migrate", "check-config"].includes(command)) {
+    return fail(`unknown command: ${command}\n\n${USAGE}`);
+  }
+
+  const config = await loadConfig(values.config, process.env);
+  if (command === "check-config") {
+    return print(`configuration is valid:\n${JSON.stringify(redactConfig(config), null, 2)}`);
+  }
+  const log = createLogger(config.log.level);
+  try {
+    if (command === "migrate") {
+      const pool = createPool(config.database.url, 2, log);
+      try {
+        const applied = await migrate(pool, migrationsDir, log);
+        log.info({ applied: applied.length }, "migrations up to date");
+        return 0;
+      } catch (error) {
+        log.fatal(`migration failed: ${describePgError(error)}`);
+        return 1;
+      } finally {
+        await pool.end();
+      }
+    }
+    return await runUntilSignal(config, log, { migrate: !values["no-migrate"] });
+  } finally {
+    await flushLogger(log);
+  }
+}
+
+function print(text: string, code = 0): number {
+  (code === 0 ? process.stdout : process.stderr).write(`${text}\n`);
+  return code;
+}
+
+function fail(message: string): number {
+  return print(`concierge: ${message}`, 2);
+}
+
+process.on("unhandledRejection", (reason) => {
+  // Every promise should be handled where it is made; if one slips through, say so and go on.
+  process.stderr.write(`concierge: unhandled rejection: ${String(reason)}\n`);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.exit(fail(error.message));
+    if (
+      error instanceof TypeError &&
+      "code" in error &&
+      String(error.code).startsWith("ERR_PARSE_ARGS")
+    ) {
+      process.exit(fail(`${error.message}\n\n${USAGE}`));
+    }
+    process.stderr.write(`concierge: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,228 @@
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import { IqCaller } from "./iq-caller.js";
+import { StanzaError } from "./stanza-error.js";
+import { Inbound, childElements, errorReply, replyTo } from "./stanza.js";
+
+export type IqType = "get" | "set";
+/** What an iq handler returns: a payload for the result, or nothing for an empty result. */
+export type IqAnswer = Element | undefined | void;
+export type IqHandler = (request: Inbound) => IqAnswer | Promise<IqAnswer>;
+export type StanzaHandler = (stanza: Inbound) => void | Promise<void>;
+
+export interface Identity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+export interface DiscoItem {
+  jid: string;
+  name?: string;
+  node?: string;
+}
+
+/** What the router needs from the connection: a way to send, which may throw when offline. */
+export type Send = (element: Element) => void;
+
+const iqKey = (type: string, xmlns: string, name: string) => `${type} ${xmlns} ${name}`;
+
+/**
+ * The one router: services register handlers by (iq type, namespace, element) and message or
+ * presence handlers by a child's namespace. Every handler runs behind the same error path.
+ */
+export class Router {
+  readonly #iq = new Map<string, IqHandler>();
+  readonly #message = new Map<string, StanzaHandler>();
+  readonly #presence = new Map<string, StanzaHandler>();
+  readonly #features = new Set<string>();
+  readonly #identities: Identity[] = [];
+  readonly #items: DiscoItem[] = [];
+  readonly #inflight = new Set<Promise<void>>();
+  readonly caller: IqCaller;
+  #closing = false;
+
+  constructor(
+    private readonly send: Send,
+    private readonly log: Logger,
+  ) {
+    this.caller = new IqCaller((element) => this.send(element));
+  }
+
+  iq(type: IqType, xmlns: string, name: string, handler: IqHandler): this {
+    const key = iqKey(type, xmlns, name);
+    if (this.#iq.has(key)) throw new Error(`an iq handler for ${key} is already registered`);
+    this.#iq.set(key, handler);
+    return this;
+  }
+
+  /** Registers the same handler for get and set (some clients send every query as get). */
+  iqGetOrSet(xmlns: string, name: string, handler: IqHandler): this {
+    return this.iq("get", xmlns, name, handler).iq("set", xmlns, name, handler);
+  }
+
+  message(xmlns: string, handler: StanzaHandler): this {
+    return this.#register(this.#message, "message", xmlns, handler);
+  }
+
+  presence(xmlns: string, handler: StanzaHandler): this {
+    return this.#register(this.#presence, "presence", xmlns, handler);
+  }
+
+  feature(...namespaces: string[]): this {
+    for (const ns of namespaces) this.#features.add(ns);
+    return this;
+  }
+
+  identity(identity: Identity): this {
+    this.#identities.push(identity);
+    return this;
+  }
+
+  item(item: DiscoItem): this {
+    this.#items.push(item);
+    return this;
+  }
+
+  get features(): readonly string[] {
+    return [...this.#features].sort();
+  }
+
+  get identities(): readonly Identity[] {
+    return this.#identities;
+  }
+
+  get items(): readonly DiscoItem[] {
+    return this.#items;
+  }
+
+  /** Entry point for every stanza the connection receives. Never throws, never rejects. */
+  dispatch(stanza: Element): void {
+    try {
+      const pending = this.#route(stanza);
+      if (pending) this.#track(stanza, pending);
+    } catch (error) {
+      this.#fail(stanza, error);
+    }
+  }
+
+  /** Stops taking new requests and waits (up to `timeoutMs`) for the running handlers. */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    if (this.#inflight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.#inflight]), timeout]);
+    clearTimeout(timer);
+  }
+
+  #register(table: Map<string, StanzaHandler>, kind: string, xmlns: string, h: StanzaHandler) {
+    if (table.has(xmlns)) throw new Error(`a ${kind} handler for ${xmlns} is already registered`);
+    table.set(xmlns, h);
+    return this;
+  }
+
+  #route(stanza: Element): Promise<void> | undefined {
+    switch (stanza.name) {
+      case "iq":
+        return this.#routeIq(stanza);
+      case "message":
+        return this.#routeByPayload(stanza, this.#message);
+      case "presence":
+        return this.#routeByPayload(stanza, this.#presence);
+      default:
+        return undefined;
+    }
+  }
+
+  #routeIq(stanza: Element): Promise<void> | undefined {
+    const { type, id } = stanza.attrs as Record<string, string | undefined>;
+    if (type === "result" || type === "error") {
+      if (!this.caller.accept(stanza)) this.log.debug({ id }, "dropping unexpected iq response");
+      return undefined;
+    }
+    if (typeof id !== "string" || id === "") {
+      throw new StanzaError("bad-request", "an iq needs an id");
+    }
+    if (type !== "get" && type !== "set") {
+      throw new StanzaError("bad-request", "iq type must be get, set, result or error");
+    }
+    const payloads = childElements(stanza);
+    const payload = payloads[0];
+    if (payloads.length !== 1 || !payload) {
+      throw new StanzaError("bad-request", "an iq request carries exactly one child element");
+    }
+    if (this.#closing) throw new StanzaError("service-unavailable", "shutting down");
+    const handler = this.#iq.get(iqKey(type, String(payload.attrs.xmlns), payload.name));
+    if (!handler) throw new StanzaError("service-unavailable");
+
+    const answer = handler(new Inbound(stanza, payload));
+    if (isPromise(answer)) return answer.then((value) => this.#answer(stanza, value));
+    this.#answer(stanza, answer);
+    return undefined;
+  }
+
+  #answer(request: Element, payload: IqAnswer): void {
+    this.#emit(payload ? replyTo(request, "result", payload) : replyTo(request, "result"));
+  }
+
+  #routeByPayload(stanza: Element, table: Map<string, StanzaHandler>): Promise<void> | undefined {
+    if (this.#closing) return undefined;
+    const seen = new Set<string>();
+    const running: Promise<void>[] = [];
+    for (const payload of childElements(stanza)) {
+      const xmlns = payload.attrs.xmlns as string | undefined;
+      if (xmlns === undefined || seen.has(xmlns)) continue;
+      seen.add(xmlns);
+      const handler = table.get(xmlns);
+      const result = handler?.(new Inbound(stanza, payload));
+      if (isPromise(result)) running.push(result);
+    }
+    if (running.length === 0) return undefined;
+    return Promise.all(running).then(() => undefined);
+  }
+
+  #track(stanza: Element, pending: Promise<void>): void {
+    const tracked: Promise<void> = pending
+      .catch((error: unknown) => this.#fail(stanza, error))
+      .finally(() => this.#inflight.delete(tracked));
+    this.#inflight.add(tracked);
+  }
+
+  /** The one error path: a StanzaError becomes that error; anything else is logged and hidden. */
+  #fail(stanza: Element, error: unknown): void {
+    const stanzaError =
+      error instanceof StanzaError ? error : new StanzaError("internal-server-error");
+    if (!(error instanceof StanzaError)) {
+      this.log.error({ err: error, stanza: summarize(stanza) }, "handler failed");
+    } else if (this.log.isLevelEnabled("debug")) {
+      this.log.debug({ condition: error.condition, stanza: summarize(stanza) }, "request refused");
+    }
+    if (stanza.attrs.type === "error" || stanza.attrs.type === "result") return;
+    if (!stanza.attrs.from) return;
+    this.#emit(errorReply(stanza, stanzaError));
+  }
+
+  #emit(element: Element): void {
+    try {
+      this.send(element);
+    } catch (error) {
+      this.log.warn({ err: error }, "could not send a reply");
+    }
+  }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === "function";
+}
+
+function summarize(stanza: Element) {
+  const payload = childElements(stanza)[0];
+  return {
+    name: stanza.name,
+    type: stanza.attrs.type as unknown,
+    id: stanza.attrs.id as unknown,
+    from: stanza.attrs.from as unknown,
+    payload: payload ? `${String(payload.attrs.xmlns)} ${payload.name}` : undefined,
+  };
+}
