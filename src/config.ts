@@ -2,18 +2,18 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
-/** Environment values are strings; numeric and boolean keys accept their usual spellings. */
-const fromEnvString = (value: unknown): unknown => {
+/** Environment values are strings: numeric keys accept digits, boolean keys the usual words. */
+const toInteger = (value: unknown): unknown =>
+  typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+const toBoolean = (value: unknown): unknown => {
   if (typeof value !== "string") return value;
-  if (/^-?\d+$/.test(value.trim())) return Number(value);
-  const lower = value.trim().toLowerCase();
-  if (["true", "yes", "on", "1"].includes(lower)) return true;
-  if (["false", "no", "off", "0"].includes(lower)) return false;
+  const word = value.trim().toLowerCase();
+  if (["true", "yes", "on", "1"].includes(word)) return true;
+  if (["false", "no", "off", "0"].includes(word)) return false;
   return value;
 };
-const integer = (min: number, max: number) =>
-  z.preprocess(fromEnvString, z.int().min(min).max(max));
-const flag = () => z.preprocess(fromEnvString, z.boolean());
+const integer = (min: number, max: number) => z.preprocess(toInteger, z.int().min(min).max(max));
+const flag = () => z.preprocess(toBoolean, z.boolean());
 const milliseconds = (min: number, max: number) => integer(min, max);
 
 const domain = z
@@ -90,8 +90,10 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv, source: s
   if (document !== null && document !== undefined && !isPlainObject(document)) {
     throw new ConfigError(source, ["the file must hold a mapping of keys to values"]);
   }
-  const merged = deepMerge(document ?? {}, environmentOverrides(env));
-  const result = ConfigSchema.safeParse(merged);
+  // The required sections start empty so that the error names each missing key inside them.
+  const merged = deepMerge({ component: {}, database: {} }, document ?? {});
+  const withEnv = deepMerge(merged, environmentOverrides(env));
+  const result = ConfigSchema.safeParse(withEnv, { reportInput: true });
   if (result.success) return result.data;
   throw new ConfigError(source, result.error.issues.map(describeIssue));
 }
@@ -163,8 +165,8 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   cursor[path[path.length - 1] ?? ""] = value;
 }
 
-function deepMerge(base: unknown, overrides: Record<string, unknown>): unknown {
-  if (!isPlainObject(base)) return overrides;
+function deepMerge(base: unknown, overrides: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(overrides)) return overrides;
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     merged[key] = isPlainObject(value) ? deepMerge(merged[key], value) : value;

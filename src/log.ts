@@ -27,7 +27,7 @@ export function redactXml(text: string): string {
     .replace(/(<(auth|response|success)\b[^>]*>)[^<]*(<\/\2>)/g, "$1[redacted]$3")
     .replace(/(<password\b[^>]*>)[^<]*(<\/password>)/g, "$1[redacted]$2")
     .replace(
-      /(<field\b[^>]*var=["']muc#roomconfig_roomsecret["'][^>]*>\s*<value>)[^<]*(<\/value>)/g,
+      /(<field\b[^>]*var=["']muc#roomconfig_roomsecret["'][^>]*>(?:\s*<desc>[^<]*<\/desc>)?(?:\s*<required\/>)?\s*<value>)[^<]*(<\/value>)/g,
       "$1[redacted]$2",
     );
 }

@@ -66,6 +66,7 @@ export class PrivateProsody {
       options.dir === undefined,
     );
     await mkdir(join(dir, "data"), { recursive: true });
+    await mkdir(join(dir, "certs"), { recursive: true });
     await writeFile(server.configPath, server.#config());
     await server.addAccounts(options.accounts ?? []);
     await server.#launch();
@@ -134,11 +135,17 @@ export class PrivateProsody {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
-      if ((await portAccepts(this.c2sPort)) && (await portAccepts(this.componentPort))) return;
+      if (await this.#listening()) return;
       await delay(50);
     }
     await this.stop({ remove: false });
     throw new Error(`Prosody did not start (${this.configPath}):\n${stderr}\n${await this.log()}`);
+  }
+
+  async #listening(): Promise<boolean> {
+    if (!(await portAccepts(this.c2sPort))) return false;
+    // The component port opens only when a component is configured.
+    return !this.options.components?.length || portAccepts(this.componentPort);
   }
 
   #config(): string {
@@ -146,8 +153,8 @@ export class PrivateProsody {
     const lines = [
       "-- Generated for a private Concierge test/demo server. Do not edit: it is rewritten.",
       "run_as_root = true",
-      `data_dir = ${luaString(join(this.dir, "data"))}`,
-      `log = { { levels = { min = "info" }, to = "file", filename = ${luaString(join(this.dir, "prosody.log"))} } }`,
+      `data_path = ${luaString(join(this.dir, "data"))}`,
+      `log = { { levels = { min = ${luaString(process.env.PROSODY_LOG_LEVEL ?? "info")} }, to = "file", filename = ${luaString(join(this.dir, "prosody.log"))} } }`,
       `modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "pep"; "private"; "vcard"; "version"; "uptime"; "time" }`,
       `modules_disabled = { "s2s"; "s2s_auth_certs" }`,
       `c2s_ports = { ${this.c2sPort} }`,

@@ -3,6 +3,8 @@ import type { Element } from "@xmpp/xml";
 import { StanzaError } from "./stanza-error.js";
 
 interface Pending {
+  /** The address asked; only a reply from there settles the request. */
+  to: string | undefined;
   resolve(reply: Element): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -32,12 +34,16 @@ export class IqCaller {
   request(iq: Element, timeoutMs = 30_000): Promise<Element> {
     const id = (iq.attrs.id as string | undefined) ?? randomUUID();
     iq.attrs.id = id;
+    if (this.#pending.has(id)) {
+      return Promise.reject(new Error(`an iq with id ${id} is already waiting for its answer`));
+    }
+    const to = iq.attrs.to as string | undefined;
     return new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new IqTimeoutError(id, timeoutMs));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { to, resolve, reject, timer });
       try {
         this.send(iq);
       } catch (error) {
@@ -48,7 +54,10 @@ export class IqCaller {
 
   /** Takes a result/error iq if it answers one of ours; returns false otherwise. */
   accept(reply: Element): boolean {
-    const pending = this.#settle(reply.attrs.id as string | undefined);
+    const id = reply.attrs.id as string | undefined;
+    const expected = id === undefined ? undefined : this.#pending.get(id);
+    if (!expected || (expected.to !== undefined && expected.to !== reply.attrs.from)) return false;
+    const pending = this.#settle(id);
     if (!pending) return false;
     if (reply.attrs.type === "error") pending.reject(StanzaError.fromStanza(reply));
     else pending.resolve(reply);

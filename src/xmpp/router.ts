@@ -175,11 +175,20 @@ export class Router {
       if (xmlns === undefined || seen.has(xmlns)) continue;
       seen.add(xmlns);
       const handler = table.get(xmlns);
-      const result = handler?.(new Inbound(stanza, payload));
-      if (isPromise(result)) running.push(result);
+      if (!handler) continue;
+      try {
+        const result = handler(new Inbound(stanza, payload));
+        if (isPromise(result)) running.push(result);
+      } catch (error) {
+        running.push(Promise.reject(error instanceof Error ? error : new Error(String(error))));
+      }
     }
     if (running.length === 0) return undefined;
-    return Promise.all(running).then(() => undefined);
+    // Every handler runs to its end even if another fails; the first failure is then reported.
+    return Promise.allSettled(running).then((outcomes) => {
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failure) throw failure.reason;
+    });
   }
 
   #track(stanza: Element, pending: Promise<void>): void {

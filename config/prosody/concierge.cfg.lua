@@ -1,0 +1,31 @@
+-- Concierge on an existing Prosody 0.12: the external component (XEP-0114) and the MUC service
+-- its room-pool bot will use.
+--
+-- Drop this file into /etc/prosody/conf.d/ (the packaged prosody.cfg.lua ends with
+-- `Include "conf.d/*.cfg.lua"`; an included file starts in the global section). If you paste it
+-- into prosody.cfg.lua instead, put the two global settings before the first VirtualHost or
+-- Component line: settings after such a line belong to that host.
+-- Check with `prosodyctl check config`, then restart Prosody (a reload does not open new ports).
+
+---------- Global section ----------
+
+component_ports = { 5347 } -- port for component connections (Concierge's component.port; 5347 is Prosody's default)
+component_interfaces = { "127.0.0.1" } -- listen on loopback only: Concierge runs on this machine (Concierge's component.host)
+
+---------- The Concierge component ----------
+
+Component "concierge.example.org" -- Concierge's component.jid; must not also be a VirtualHost
+	component_secret = "placeholder-shared-secret" -- same value as Concierge's component.secret (CONCIERGE_COMPONENT__SECRET); keep this file unreadable to others
+
+---------- MUC service for the room-pool bot ----------
+-- The bot logs in as a normal account of example.org (e.g. concierge-bot@example.org). Skip this
+-- block if conference.example.org is already defined elsewhere; add the settings to it instead.
+
+Component "conference.example.org" "muc" -- Prosody's built-in MUC service
+	restrict_room_creation = "local" -- only accounts of example.org (the parent domain) and admins may create rooms; component JIDs may not
+	muc_room_default_persistent = false -- new rooms disappear when the last occupant leaves, unless configured persistent
+	muc_room_default_public = false -- new rooms are not listed in the service's room list (disco#items)
+	muc_tombstones = false -- destroying a persistent room does not leave a tombstone that blocks its name for 31 days
+	-- Prosody 0.12 has no maxusers room option (the configuration form has no such field):
+	-- limiting occupants needs a community module, e.g. mod_muc_max_occupants (one limit for all rooms).
+	-- New rooms stay locked until their owner submits the configuration form (XEP-0045 status 201).

@@ -1,0 +1,77 @@
+import { client, xml, type Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { Account } from "../../src/dev/prosody.js";
+import type { Stack } from "./stack.js";
+
+export { xml };
+
+let counter = 0;
+
+/** A real c2s client logged in through the private Prosody, with a raw request helper. */
+export class TestClient {
+  readonly #pending = new Map<string, (reply: Element) => void>();
+  readonly received: Element[] = [];
+
+  private constructor(readonly xmpp: Client) {
+    xmpp.on("stanza", (stanza: Element) => {
+      const id = stanza.attrs.id as string | undefined;
+      const waiter = id !== undefined && stanza.name === "iq" ? this.#pending.get(id) : undefined;
+      if (waiter && (stanza.attrs.type === "result" || stanza.attrs.type === "error")) {
+        this.#pending.delete(id!);
+        waiter(stanza);
+      } else {
+        this.received.push(stanza);
+      }
+    });
+    xmpp.on("error", () => {});
+  }
+
+  static async connect(stack: Stack, account: Account, resource = "test"): Promise<TestClient> {
+    const xmpp = client({
+      service: stack.prosody.service,
+      domain: stack.prosody.domain,
+      username: account.username,
+      password: account.password,
+      resource,
+    });
+    const wrapper = new TestClient(xmpp);
+    await xmpp.start();
+    return wrapper;
+  }
+
+  get jid(): string {
+    return String(this.xmpp.jid);
+  }
+
+  /** Sends an iq and resolves with whatever comes back (result or error), never throwing on errors. */
+  request(iq: Element, timeoutMs = 5_000): Promise<Element> {
+    const id = (iq.attrs.id as string | undefined) ?? `t${++counter}`;
+    iq.attrs.id = id;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no reply to ${iq.toString()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      this.xmpp.send(iq).catch(reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.xmpp.stop().catch(() => undefined);
+  }
+}
+
+export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+/** The defined condition of an error reply, e.g. "service-unavailable"; undefined for a result. */
+export function errorCondition(reply: Element): string | undefined {
+  if (reply.attrs.type !== "error") return undefined;
+  const error = reply.getChild("error");
+  return error
+    ?.getChildElements()
+    .find((child) => child.attrs.xmlns === NS_STANZAS && child.name !== "text")?.name;
+}

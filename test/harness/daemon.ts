@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { stringify } from "yaml";
+import { projectRoot } from "../../src/paths.js";
+import type { Stack } from "./stack.js";
+
+export interface LogLine {
+  level: number;
+  time: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface DaemonOptions {
+  secret?: string;
+  databaseUrl?: string;
+  componentPort?: number;
+  reconnect?: { initial_delay_ms: number; max_delay_ms: number };
+  shutdownTimeoutMs?: number;
+  logLevel?: string;
+  args?: string[];
+  /** A name for the config file, so that two daemons of one test do not share one. */
+  name?: string;
+}
+
+/** `concierge start` as a child process, as an operator would run it, with its JSON log parsed. */
+export class Daemon {
+  readonly logs: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #waiters = new Set<() => void>();
+
+  private constructor(readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        this.#notify();
+        resolve({ code, signal });
+      }),
+    );
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.stderr.push(line);
+      }
+      this.#notify();
+    });
+    createInterface({ input: child.stderr! }).on("line", (line) => this.stderr.push(line));
+  }
+
+  static async start(stack: Stack, options: DaemonOptions = {}): Promise<Daemon> {
+    const config = {
+      component: {
+        jid: stack.componentJid,
+        host: "127.0.0.1",
+        port: options.componentPort ?? stack.prosody.componentPort,
+        secret: options.secret ?? stack.secret,
+      },
+      database: { url: options.databaseUrl ?? stack.db.url },
+      reconnect: options.reconnect ?? { initial_delay_ms: 100, max_delay_ms: 2_000 },
+      log: { level: options.logLevel ?? "debug" },
+      shutdown_timeout_ms: options.shutdownTimeoutMs ?? 5_000,
+    };
+    const file = join(stack.prosody.dir, `concierge-${options.name ?? "daemon"}.yaml`);
+    await writeFile(file, stringify(config));
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/main.ts", "start", "--config", file, ...(options.args ?? [])],
+      {
+        cwd: projectRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DATABASE_URL: "" },
+      },
+    );
+    return new Daemon(child);
+  }
+
+  /** Waits for a log line matching `predicate` (seen before or after the call). */
+  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find(predicate);
+      if (found) return found;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`daemon exited before the expected log line:\n${this.transcript()}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a log line:\n${this.transcript()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        this.#waiters.add(done);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  }
+
+  waitOnline(count = 1, timeoutMs = 15_000): Promise<LogLine> {
+    let seen = 0;
+    return this.waitForLog((line) => line.msg === "component online" && ++seen >= count, timeoutMs);
+  }
+
+  /** Sends a signal and waits for the exit; SIGKILL after `timeoutMs`. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 10_000) {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+
+  transcript(): string {
+    return [...this.logs.map((line) => JSON.stringify(line)), ...this.stderr].join("\n");
+  }
+
+  #notify(): void {
+    for (const waiter of this.#waiters) waiter();
+    this.#waiters.clear();
+  }
+}
