@@ -205,7 +205,11 @@ function describeFailure(
   if (isStreamError(cause)) {
     switch (cause.condition) {
       case "not-authorized":
-        return { level: "error", message: "component secret rejected by the server" };
+        return {
+          level: "error",
+          message:
+            "component secret rejected by the server (compare component.secret with its component_secret)",
+        };
       case "conflict":
         return { level: "error", message: `another process is connected as ${domain}` };
       case "host-unknown":
