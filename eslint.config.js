@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "eslint.config.js"] },
+  { ignores: ["dist/", "node_modules/", "eslint.config.js", "scripts/*.mjs", ".concierge-demo/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -55,7 +55,9 @@ test("migrations apply in order, once, and a second run applies nothing", async 
     "002_second.sql",
   ]);
   assert.deepEqual(await withPool((pool) => migrate(pool, dir, log)), []);
-  const rows = await withPool(async (pool) => (await pool.query("SELECT n FROM second")).rows);
+  const rows = await withPool(
+    async (pool) => (await pool.query<{ n: number }>("SELECT n FROM second")).rows,
+  );
   assert.deepEqual(rows, [{ n: 1 }]);
 });
 

@@ -1,0 +1,113 @@
+/**
+ * The floor: the cheapest XEP-0114 component that can answer iqs, run as its own process so that,
+ * like the daemon, it competes with the server for CPU. It parses no XML: it frames stanzas with
+ * indexOf, reads id/from/to from the start tag, and answers every iq get/set at once with a small
+ * disco#info-shaped result. A benchmark compares a real component against it in the same run.
+ *
+ * Configured by the environment: FLOOR_HOST (default 127.0.0.1), FLOOR_PORT, FLOOR_JID,
+ * FLOOR_SECRET. Prints "online" on stdout once the server accepted the handshake; exits 0 after
+ * SIGTERM/SIGINT, 1 if the connection fails or the server closes it.
+ *
+ * Run by bench/floor.ts; by hand: FLOOR_PORT=5347 FLOOR_JID=… FLOOR_SECRET=… node --import tsx
+ * bench/floor-component.ts
+ */
+import { createHash } from "node:crypto";
+import { connect } from "node:net";
+import { StanzaScanner, attr, startTag, tagName } from "./xml-scan.js";
+
+const host = process.env.FLOOR_HOST ?? "127.0.0.1";
+const port = Number(process.env.FLOOR_PORT);
+const jid = process.env.FLOOR_JID ?? "";
+const secret = process.env.FLOOR_SECRET ?? "";
+if (!Number.isInteger(port) || port <= 0 || !jid || !secret) {
+  process.stderr.write("floor: set FLOOR_PORT, FLOOR_JID and FLOOR_SECRET\n");
+  process.exit(2);
+}
+
+const RESULT_PAYLOAD =
+  "<query xmlns='http://jabber.org/protocol/disco#info'>" +
+  "<identity category='component' type='generic'/></query>";
+
+let online = false;
+let stopping = false;
+let answered = 0;
+
+const socket = connect({ host, port });
+socket.setEncoding("utf8");
+socket.setNoDelay(true);
+
+const scanner = new StanzaScanner({
+  header(tag) {
+    const id = attr(tag, "id");
+    if (id === undefined) return fail(`stream header without id: ${tag}`);
+    const digest = createHash("sha1")
+      .update(id + secret, "binary")
+      .digest("hex");
+    socket.write(`<handshake>${digest}</handshake>`);
+  },
+  stanza(xml) {
+    if (xml.charCodeAt(1) === 105 && xml.charCodeAt(2) === 113) return answer(xml); // "<iq"
+    const name = tagName(xml);
+    if (name === "handshake" && !online) {
+      online = true;
+      process.stdout.write("online\n");
+    } else if (name === "stream:error") {
+      fail(`stream error: ${xml}`);
+    }
+  },
+  end() {
+    socket.end();
+  },
+});
+
+function answer(xml: string): void {
+  const tag = startTag(xml);
+  if (tagName(tag) !== "iq") return;
+  const type = attr(tag, "type");
+  if (type !== "get" && type !== "set") return;
+  const id = attr(tag, "id") ?? "";
+  const from = attr(tag, "from") ?? "";
+  const to = attr(tag, "to") ?? jid;
+  answered += 1;
+  socket.write(`<iq type='result' id='${id}' from='${to}' to='${from}'>${RESULT_PAYLOAD}</iq>`);
+}
+
+function fail(message: string): void {
+  process.stderr.write(`floor: ${message}\n`);
+  socket.destroy();
+  process.exitCode = 1;
+}
+
+socket.on("connect", () => {
+  socket.write(
+    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept'` +
+      ` xmlns:stream='http://etherx.jabber.org/streams' to='${jid}'>`,
+  );
+});
+socket.on("data", (chunk: string) => {
+  socket.cork();
+  try {
+    scanner.push(chunk);
+  } finally {
+    socket.uncork();
+  }
+});
+socket.on("error", (error) => fail(error.message));
+socket.on("close", () => {
+  if (!stopping) {
+    process.stderr.write("floor: the server closed the connection\n");
+    process.exitCode = 1;
+  }
+  process.stderr.write(`floor: answered ${answered} iqs\n`);
+  process.exit();
+});
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  if (socket.destroyed) process.exit();
+  socket.end("</stream:stream>");
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

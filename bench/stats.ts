@@ -1,0 +1,47 @@
+/** Small statistics and output helpers shared by the benchmarks. */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The p-th percentile (0–100) by nearest rank; NaN for no samples. */
+export function percentile(values: readonly number[] | Float64Array, p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Rounds to `digits` decimals (for output only). */
+export function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** One figure, printed as one JSON line on stdout. */
+export interface Figure {
+  bench: string;
+  target?: string;
+  metric: string;
+  value: number;
+  unit?: string;
+  [detail: string]: string | number | undefined;
+}
+
+export function emit(figure: Figure): void {
+  process.stdout.write(`${JSON.stringify(figure)}\n`);
+}
+
+/** Progress and diagnostics: stderr, so that stdout carries only figures. */
+export function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
