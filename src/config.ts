@@ -95,7 +95,11 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv, source: s
   const withEnv = deepMerge(merged, environmentOverrides(env));
   const result = ConfigSchema.safeParse(withEnv, { reportInput: true });
   if (result.success) return result.data;
-  throw new ConfigError(source, result.error.issues.map(describeIssue));
+  const fromEnv = environmentNames(env);
+  throw new ConfigError(
+    source,
+    result.error.issues.map((issue) => describeIssue(issue, fromEnv)),
+  );
 }
 
 /** Reads the file named by --config or CONCIERGE_CONFIG (if any) and the environment. */
@@ -139,11 +143,29 @@ export function redactUrl(url: string): string {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** Which environment variable set which dotted key, to name it when that key is unknown. */
+function environmentNames(env: NodeJS.ProcessEnv): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const name of Object.keys(env)) {
+    if (name.startsWith(ENV_PREFIX) && name !== `${ENV_PREFIX}CONFIG`) {
+      names.set(name.slice(ENV_PREFIX.length).toLowerCase().split("__").join("."), name);
+    }
+  }
+  return names;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, fromEnv: Map<string, string>): string {
   const key = issue.path.join(".") || "(top level)";
   if (issue.code === "unrecognized_keys") {
     const prefix = issue.path.length ? `${key}.` : "";
-    return issue.keys.map((k) => `${prefix}${k}: unknown key`).join("; ");
+    return issue.keys
+      .map((k) => {
+        const variable = fromEnv.get(`${prefix}${k}`);
+        return variable
+          ? `${variable} (environment): not a configuration key; levels are joined by two underscores, e.g. CONCIERGE_COMPONENT__SECRET`
+          : `${prefix}${k}: unknown key`;
+      })
+      .join("; ");
   }
   if (issue.code === "invalid_type" && issue.input === undefined) {
     const env = `${ENV_PREFIX}${issue.path.map(String).join("__").toUpperCase()}`;

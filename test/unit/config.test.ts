@@ -469,10 +469,10 @@ describe("parseConfig: environment", () => {
     assert.equal(config.component.jid, "concierge.example.org");
   });
 
-  test("an unknown CONCIERGE_ variable is named as an unknown key", () => {
+  test("an unknown CONCIERGE_ variable is named by its variable name", () => {
     assertProblem(
       problemsOf(minimal(), { CONCIERGE_COMPONENT__HOSTNAME: "x" }),
-      "component.hostname: unknown key",
+      "CONCIERGE_COMPONENT__HOSTNAME (environment): not a configuration key",
     );
   });
 
@@ -702,5 +702,19 @@ describe("loadConfig", () => {
     const error = await loadError(path);
     assert.equal(error.source, path);
     assertProblem(error.problems, "component.port: ");
+  });
+});
+
+describe("environment variables that name no key", () => {
+  test("are reported by their variable name, with the two-underscore rule", () => {
+    assert.throws(
+      () =>
+        parseConfig(
+          { component: { jid: "c.example", secret: "s" }, database: { url: "postgres://h/db" } },
+          { CONCIERGE_COMPONENT_SECRET: "x" },
+          "test.yaml",
+        ),
+      /CONCIERGE_COMPONENT_SECRET \(environment\): not a configuration key; levels are joined by two underscores/,
+    );
   });
 });
