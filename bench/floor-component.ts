@@ -5,7 +5,9 @@
  * disco#info-shaped result. A benchmark compares a real component against it in the same run.
  *
  * Configured by the environment: FLOOR_HOST (default 127.0.0.1), FLOOR_PORT, FLOOR_JID,
- * FLOOR_SECRET. Prints "online" on stdout once the server accepted the handshake; exits 0 after
+ * FLOOR_SECRET; optionally FLOOR_PAYLOAD, the result's child as raw XML (default a disco#info
+ * query with one identity), and FLOOR_NODE_PAYLOADS, a JSON object giving other payloads for
+ * requests to node@FLOOR_JID (e.g. {"same": "<query …/>"} for iqs to same@floor.localhost). Prints "online" on stdout once the server accepted the handshake; exits 0 after
  * SIGTERM/SIGINT, 1 if the connection fails or the server closes it.
  *
  * Run by bench/floor.ts; by hand: FLOOR_PORT=5347 FLOOR_JID=… FLOOR_SECRET=… node --import tsx
@@ -25,8 +27,12 @@ if (!Number.isInteger(port) || port <= 0 || !jid || !secret) {
 }
 
 const RESULT_PAYLOAD =
+  process.env.FLOOR_PAYLOAD ||
   "<query xmlns='http://jabber.org/protocol/disco#info'>" +
-  "<identity category='component' type='generic'/></query>";
+    "<identity category='component' type='generic'/></query>";
+const NODE_PAYLOADS = new Map(
+  Object.entries(JSON.parse(process.env.FLOOR_NODE_PAYLOADS || "{}") as Record<string, string>),
+);
 
 let online = false;
 let stopping = false;
@@ -68,8 +74,10 @@ function answer(xml: string): void {
   const id = attr(tag, "id") ?? "";
   const from = attr(tag, "from") ?? "";
   const to = attr(tag, "to") ?? jid;
+  const at = to.indexOf("@");
+  const payload = (at > 0 && NODE_PAYLOADS.get(to.slice(0, at))) || RESULT_PAYLOAD;
   answered += 1;
-  socket.write(`<iq type='result' id='${id}' from='${to}' to='${from}'>${RESULT_PAYLOAD}</iq>`);
+  socket.write(`<iq type='result' id='${id}' from='${to}' to='${from}'>${payload}</iq>`);
 }
 
 function fail(message: string): void {

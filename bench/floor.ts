@@ -11,6 +11,10 @@ export interface FloorOptions {
   port: number;
   jid: string;
   secret: string;
+  /** The child of every result, raw XML; default a disco#info query with one identity. */
+  payload?: string;
+  /** Other payloads for requests to node@jid, by node. */
+  nodePayloads?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -30,16 +34,17 @@ export class FloorProcess {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
-        NODE_OPTIONS: "",
         FLOOR_HOST: options.host ?? "127.0.0.1",
         FLOOR_PORT: String(options.port),
         FLOOR_JID: options.jid,
         FLOOR_SECRET: options.secret,
+        FLOOR_PAYLOAD: options.payload ?? "",
+        FLOOR_NODE_PAYLOADS: JSON.stringify(options.nodePayloads ?? {}),
       },
     });
     const floor = new FloorProcess(child);
     const online = new Promise<boolean>((resolve) => {
-      createInterface({ input: child.stdout! }).on("line", (line) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
         if (line === "online") resolve(true);
       });
       void floor.exited.then(() => resolve(false));

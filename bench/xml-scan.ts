@@ -44,7 +44,7 @@ export class StanzaScanner {
         break;
       }
       const close = buffer.indexOf(">", open + 1);
-      if (close < 0 || open + 1 >= buffer.length) {
+      if (close < 0) {
         pos = open;
         break;
       }
@@ -126,13 +126,17 @@ export function attr(tag: string, name: string): string | undefined {
   return end < 0 ? undefined : tag.slice(at + 1, end);
 }
 
-/** The text between an element's first `<name>` and `</name>`, e.g. the bound JID. */
+/** The text of the first `<name>` element inside `xml` (e.g. the bound JID), or undefined. */
 export function childText(xml: string, name: string): string | undefined {
-  const open = xml.indexOf(`<${name}`);
-  if (open < 0) return undefined;
-  const from = xml.indexOf(">", open);
-  const to = xml.indexOf(`</${name}>`, from);
-  return from < 0 || to < 0 ? undefined : xml.slice(from + 1, to);
+  for (let open = xml.indexOf(`<${name}`); open >= 0; open = xml.indexOf(`<${name}`, open + 1)) {
+    const next = xml.charCodeAt(open + name.length + 1);
+    if (next !== 62 && next !== 32 && next !== SLASH) continue; // ">", " ", "/"
+    const from = xml.indexOf(">", open);
+    if (xml.charCodeAt(from - 1) === SLASH) return "";
+    const to = xml.indexOf(`</${name}>`, from);
+    return to < 0 ? undefined : xml.slice(from + 1, to);
+  }
+  return undefined;
 }
 
 /** Escapes a value for an attribute or text. */

@@ -1,4 +1,4 @@
-import xml from "@xmpp/xml";
+import xml, { type Element } from "@xmpp/xml";
 import type { Router } from "./router.js";
 import { StanzaError } from "./stanza-error.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION } from "./namespaces.js";
@@ -15,21 +15,27 @@ export interface SoftwareVersion {
 export function installBuiltins(router: Router, software: SoftwareVersion): void {
   router.feature(NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION);
 
+  // The answer only changes when a service registers something: build it once per change.
+  let info: { revision: number; query: Element } | undefined;
   router.iq("get", NS_DISCO_INFO, "query", ({ payload }) => {
-    const node = rejectUnknownNode(payload.attrs.node);
-    return xml(
-      "query",
-      { xmlns: NS_DISCO_INFO, ...node },
-      ...router.identities.map((identity) => xml("identity", { ...identity })),
-      ...router.features.map((feature) => xml("feature", { var: feature })),
-    );
+    rejectUnknownNode(payload.attrs.node);
+    if (info?.revision !== router.discoRevision) {
+      const query = xml(
+        "query",
+        { xmlns: NS_DISCO_INFO },
+        ...router.identities.map((identity) => xml("identity", { ...identity })),
+        ...router.features.map((feature) => xml("feature", { var: feature })),
+      );
+      info = { revision: router.discoRevision, query };
+    }
+    return info.query;
   });
 
   router.iq("get", NS_DISCO_ITEMS, "query", ({ payload }) => {
-    const node = rejectUnknownNode(payload.attrs.node);
+    rejectUnknownNode(payload.attrs.node);
     return xml(
       "query",
-      { xmlns: NS_DISCO_ITEMS, ...node },
+      { xmlns: NS_DISCO_ITEMS },
       ...router.items.map((item) => xml("item", { ...item })),
     );
   });
@@ -47,7 +53,6 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
 }
 
 /** No service publishes disco nodes yet, so any node is unknown. */
-function rejectUnknownNode(node: unknown): Record<string, never> {
+function rejectUnknownNode(node: unknown): void {
   if (node !== undefined) throw new StanzaError("item-not-found", "no such disco node");
-  return {};
 }

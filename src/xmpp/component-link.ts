@@ -38,6 +38,7 @@ interface LinkEvents {
  */
 export class ComponentLink extends EventEmitter<LinkEvents> {
   #state: LinkState = "idle";
+  #corked = false;
   #entity: Component | undefined;
   #loop: Promise<void> | undefined;
   readonly #stopping = new AbortController();
@@ -83,6 +84,15 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
     const text = element.toString();
     if (this.options.log.isLevelEnabled("trace")) {
       this.options.log.trace({ xml: redactXml(text) }, "out");
+    }
+    if (!this.#corked) {
+      // Replies produced in one turn of the event loop leave in one write, not one syscall each.
+      this.#corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
     }
     socket.write(text);
   }

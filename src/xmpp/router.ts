@@ -39,6 +39,8 @@ export class Router {
   readonly #identities: Identity[] = [];
   readonly #items: DiscoItem[] = [];
   readonly #inflight = new Set<Promise<void>>();
+  #sortedFeatures: readonly string[] | undefined;
+  #discoRevision = 0;
   readonly caller: IqCaller;
   #closing = false;
 
@@ -71,21 +73,30 @@ export class Router {
 
   feature(...namespaces: string[]): this {
     for (const ns of namespaces) this.#features.add(ns);
+    this.#sortedFeatures = undefined;
+    this.#discoRevision++;
     return this;
   }
 
   identity(identity: Identity): this {
     this.#identities.push(identity);
+    this.#discoRevision++;
     return this;
   }
 
   item(item: DiscoItem): this {
     this.#items.push(item);
+    this.#discoRevision++;
     return this;
   }
 
   get features(): readonly string[] {
-    return [...this.#features].sort();
+    return (this.#sortedFeatures ??= [...this.#features].sort());
+  }
+
+  /** Changes whenever a feature, identity or item is added: disco answers may be cached on it. */
+  get discoRevision(): number {
+    return this.#discoRevision;
   }
 
   get identities(): readonly Identity[] {
