@@ -4,6 +4,7 @@ import { migrate } from "./db/migrate.js";
 import { createPool, waitForDatabase, type Pool } from "./db/pool.js";
 import { migrationsDir, packageVersion } from "./paths.js";
 import type { Service } from "./service.js";
+import { buildServices } from "./services.js";
 import { installBuiltins } from "./xmpp/builtins.js";
 import { ComponentLink, NotConnectedError } from "./xmpp/component-link.js";
 import { Router } from "./xmpp/router.js";
@@ -40,7 +41,7 @@ export class App {
       log: log.child({ svc: "component" }),
     });
     this.router = new Router((stanza) => this.link.send(stanza), log.child({ svc: "router" }));
-    this.#services = options.services ?? [];
+    this.#services = options.services ?? buildServices(config);
   }
 
   /** Returns false if `signal` aborted start-up (e.g. SIGTERM while the database was down). */

@@ -52,6 +52,19 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
   shutdown_timeout_ms: milliseconds(100, 120_000).default(5_000),
+  neerc: z
+    .strictObject({
+      enabled: flag().default(true),
+      muc_service: domain,
+      default_room: z
+        .string()
+        .regex(/^[^\s@/"&'<>:]+$/, "must be a room name (a JID localpart)")
+        .default("neerc"),
+      refresh_interval_ms: milliseconds(1_000, 3_600_000).default(60_000),
+      groups: z.record(z.string().min(1), z.string().min(1)).default({}),
+      max_tasks: integer(1, 100_000).default(1_000),
+    })
+    .optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

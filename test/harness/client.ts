@@ -36,6 +36,8 @@ export class TestClient {
     });
     const wrapper = new TestClient(xmpp);
     await xmpp.start();
+    // Available presence, as every real client sends: servers deliver headlines only then.
+    await xmpp.send(xml("presence"));
     return wrapper;
   }
 
@@ -58,6 +60,18 @@ export class TestClient {
       });
       this.xmpp.send(iq).catch(reject);
     });
+  }
+
+  /** Waits for a received stanza matching `predicate` (seen before or after the call). */
+  async waitFor(predicate: (stanza: Element) => boolean, timeoutMs = 5_000): Promise<Element> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`${this.jid}: no matching stanza in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   async stop(): Promise<void> {

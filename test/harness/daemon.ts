@@ -23,6 +23,8 @@ export interface DaemonOptions {
   args?: string[];
   /** A name for the config file, so that two daemons of one test do not share one. */
   name?: string;
+  /** More top-level config sections (services). */
+  extra?: Record<string, unknown>;
 }
 
 /** `concierge start` as a child process, as an operator would run it, with its JSON log parsed. */
@@ -62,6 +64,7 @@ export class Daemon {
       reconnect: options.reconnect ?? { initial_delay_ms: 100, max_delay_ms: 2_000 },
       log: { level: options.logLevel ?? "debug" },
       shutdown_timeout_ms: options.shutdownTimeoutMs ?? 5_000,
+      ...options.extra,
     };
     const file = join(stack.prosody.dir, `concierge-${options.name ?? "daemon"}.yaml`);
     await writeFile(file, stringify(config));

@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { StanzaError } from "../xmpp/stanza-error.js";
+import { taskElement } from "./protocol.js";
+import { compareTasks, withStatus, type Status, type Task, type TaskType } from "./rules.js";
+import type { TaskStore } from "./store.js";
+
+interface RoomTasks {
+  tasks: Map<string, Task>;
+  /** The `<task/>` elements of a #tasks answer, serialized once per change. */
+  serialized: string | undefined;
+}
+
+export interface TaskDraft {
+  id: string | undefined;
+  title: string;
+  type: TaskType;
+  statuses: Status[];
+}
+
+/**
+ * The rooms' task lists: Postgres is the truth, memory a cache loaded on first use. Changes to one
+ * room run one at a time, so the cache follows the database's order of commits.
+ */
+export class TaskBoard {
+  readonly #rooms = new Map<string, Promise<RoomTasks>>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly maxTasks: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async list(room: string): Promise<Task[]> {
+    return [...(await this.#load(room)).tasks.values()].sort(compareTasks);
+  }
+
+  async serialized(room: string): Promise<string> {
+    const state = await this.#load(room);
+    state.serialized ??= [...state.tasks.values()]
+      .sort(compareTasks)
+      .map((task) => taskElement(task).toString())
+      .join("");
+    return state.serialized;
+  }
+
+  /** Creates (no id, or an id not seen before) or replaces a task; edits keep the creation time. */
+  save(room: string, draft: TaskDraft): Promise<Task> {
+    return this.#exclusive(room, async (state) => {
+      const existing = draft.id === undefined ? undefined : state.tasks.get(draft.id);
+      if (!existing && state.tasks.size >= this.maxTasks) {
+        throw new StanzaError("resource-constraint", `a room holds at most ${this.maxTasks} tasks`);
+      }
+      const task = await this.store.save(room, {
+        id: draft.id ?? randomUUID(),
+        title: draft.title,
+        type: draft.type,
+        timestamp: existing?.timestamp ?? this.now(),
+        statuses: draft.statuses,
+      });
+      this.#put(state, task);
+      return task;
+    });
+  }
+
+  remove(room: string, id: string): Promise<Task> {
+    return this.#exclusive(room, async (state) => {
+      const task = state.tasks.get(id);
+      if (!task) throw new StanzaError("item-not-found", `no task ${id}`);
+      await this.store.remove(room, id);
+      state.tasks.delete(id);
+      state.serialized = undefined;
+      return task;
+    });
+  }
+
+  /** Sets one user's status after `check` accepted it against the task as it is now. */
+  setStatus(room: string, id: string, status: Status, check: (task: Task) => void): Promise<Task> {
+    return this.#exclusive(room, async (state) => {
+      const task = state.tasks.get(id);
+      if (!task) throw new StanzaError("item-not-found", `no task ${id}`);
+      const next = withStatus(task, status);
+      if (!next) throw new StanzaError("forbidden", "you are not assigned to this task");
+      check(task);
+      await this.store.setStatus(room, id, status);
+      this.#put(state, next);
+      return next;
+    });
+  }
+
+  #put(state: RoomTasks, task: Task): void {
+    state.tasks.set(task.id, task);
+    state.serialized = undefined;
+  }
+
+  #load(room: string): Promise<RoomTasks> {
+    let loading = this.#rooms.get(room);
+    if (!loading) {
+      loading = this.store.list(room).then((tasks) => ({
+        tasks: new Map(tasks.map((task) => [task.id, task])),
+        serialized: undefined,
+      }));
+      // A failed load (database down) is not cached: the next request tries again.
+      loading.catch(() => this.#rooms.delete(room));
+      this.#rooms.set(room, loading);
+    }
+    return loading;
+  }
+
+  #exclusive<T>(room: string, work: (state: RoomTasks) => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(room) ?? Promise.resolve();
+    const run = previous.then(async () => work(await this.#load(room)));
+    const settled = run.catch(() => undefined);
+    this.#queues.set(room, settled);
+    void settled.then(() => {
+      if (this.#queues.get(room) === settled) this.#queues.delete(room);
+    });
+    return run;
+  }
+}

@@ -1,0 +1,144 @@
+import type { JID } from "@xmpp/jid";
+import type { Element } from "@xmpp/xml";
+import type { Config } from "../config.js";
+import type { Service, ServiceContext } from "../service.js";
+import type { Inbound } from "../xmpp/stanza.js";
+import { StanzaError } from "../xmpp/stanza-error.js";
+import { TaskBoard } from "./board.js";
+import { RoomDirectory } from "./directory.js";
+import { Notifier } from "./notifier.js";
+import {
+  NS_PING,
+  NS_TASK,
+  NS_TASKS,
+  NS_TASKSTATUS,
+  NS_USERS,
+  Serialized,
+  echo,
+  parseStatusRequest,
+  parseTaskRequest,
+  removedTaskElement,
+  taskElement,
+  userElement,
+} from "./protocol.js";
+import { expandAssignees, notificationBody, statusProblem, type Task, type User } from "./rules.js";
+import { TaskStore } from "./store.js";
+
+type NeercConfig = NonNullable<Config["neerc"]>;
+
+/**
+ * The NEERC task board (wire-compatible with NEERC's Openfire plugin and its clients): users from
+ * the MUC room of the same name, tasks in Postgres, a notification to every user after a change.
+ * The component JID itself is room `default_room`; `room@component` is room `room`.
+ */
+export function neercService(settings: NeercConfig): Service {
+  let directory: RoomDirectory;
+  let board: TaskBoard;
+  let notifier: Notifier;
+  let componentJid: string;
+  let timer: NodeJS.Timeout | undefined;
+
+  const roomOf = (to: JID) => to.local || settings.default_room;
+  const roomAddress = (room: string) =>
+    room === settings.default_room ? componentJid : `${room}@${componentJid}`;
+
+  async function member(
+    request: Inbound,
+    needsPower = false,
+  ): Promise<{ room: string; user: User }> {
+    const room = roomOf(request.to);
+    const accept = needsPower ? (u?: User) => u?.power === true : undefined;
+    const user = await directory.find(room, request.from.bare().toString(), accept);
+    if (!user) throw new StanzaError("forbidden", `you are not a member of room ${room}`);
+    if (needsPower && !user.power) {
+      throw new StanzaError("forbidden", "only the room's owners and admins change tasks");
+    }
+    return { room, user };
+  }
+
+  async function announce(room: string, task: Pick<Task, "id" | "title">, element: Element) {
+    const recipients = await directory.jids(room);
+    notifier.announce(roomAddress(room), recipients, notificationBody(task), element);
+  }
+
+  return {
+    name: "neerc",
+
+    install({ router, link, db, log, config }: ServiceContext) {
+      componentJid = config.component.jid;
+      directory = new RoomDirectory({
+        caller: router.caller,
+        componentJid,
+        mucService: settings.muc_service,
+        groups: settings.groups,
+        log,
+      });
+      board = new TaskBoard(new TaskStore(db), settings.max_tasks);
+      notifier = new Notifier(link, log);
+      router.feature(NS_USERS, NS_TASKS, NS_TASK, NS_TASKSTATUS, NS_PING);
+
+      router.iqGetOrSet(NS_USERS, "query", async (request) => {
+        const { room } = await member(request);
+        const users = await directory.users(room);
+        return echo(request.payload, ...users.map(userElement));
+      });
+
+      router.iqGetOrSet(NS_TASKS, "query", async (request) => {
+        const { room } = await member(request);
+        return echo(request.payload, new Serialized(await board.serialized(room)));
+      });
+
+      router.iqGetOrSet(NS_TASK, "task", async (request) => {
+        const { room } = await member(request, true);
+        const change = parseTaskRequest(request.payload);
+        if (change.kind === "remove") {
+          const removed = await board.remove(room, change.id);
+          await announce(room, removed, removedTaskElement(removed));
+          return echo(request.payload);
+        }
+        const { statuses, unknown } = expandAssignees(change.statuses, await directory.users(room));
+        if (unknown.length) {
+          throw new StanzaError("bad-request", `no user or group named ${unknown.join(", ")}`);
+        }
+        for (const status of statuses) {
+          const problem = statusProblem(change.type, status.type, status.value);
+          if (problem) throw new StanzaError("bad-request", `${status.for}: ${problem}`);
+        }
+        const task = await board.save(room, { ...change, statuses });
+        await announce(room, task, taskElement(task));
+        return taskElement(task, { xmlns: NS_TASK });
+      });
+
+      router.iqGetOrSet(NS_TASKSTATUS, "taskstatus", async (request) => {
+        const { room, user } = await member(request);
+        const report = parseStatusRequest(request.payload);
+        const status = {
+          for: user.name,
+          type: report.type,
+          ...(report.value ? { value: report.value } : {}),
+        };
+        const task = await board.setStatus(room, report.id, status, (current) => {
+          const problem = statusProblem(current.type, report.type, report.value);
+          if (problem) throw new StanzaError("bad-request", problem);
+        });
+        await announce(room, task, taskElement(task));
+        return echo(request.payload);
+      });
+
+      router.iqGetOrSet(NS_PING, "query", async (request) => {
+        await member(request);
+        return echo(request.payload);
+      });
+    },
+
+    async start() {
+      timer = setInterval(() => void directory.refreshAll(), settings.refresh_interval_ms);
+      timer.unref();
+    },
+
+    async stop() {
+      clearInterval(timer);
+      await notifier.idle();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { Element } from "@xmpp/xml";
+import { xml, type TestClient } from "./client.js";
+
+const NS_MUC = "http://jabber.org/protocol/muc";
+const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
+const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
+
+function assertResult(reply: Element, what: string): void {
+  if (reply.attrs.type !== "result") throw new Error(`${what} failed: ${reply.toString()}`);
+}
+
+/** Creates a persistent members-only room owned by `owner`, who stays in it. */
+export async function createRoom(owner: TestClient, roomJid: string): Promise<void> {
+  await owner.xmpp.send(xml("presence", { to: `${roomJid}/owner` }, xml("x", { xmlns: NS_MUC })));
+  await owner.waitFor(
+    (s) => s.name === "presence" && String(s.attrs.from).startsWith(`${roomJid}/`),
+  );
+  const field = (name: string, value: string) =>
+    xml("field", { var: name }, xml("value", {}, value));
+  const reply = await owner.request(
+    xml(
+      "iq",
+      { type: "set", to: roomJid },
+      xml(
+        "query",
+        { xmlns: NS_MUC_OWNER },
+        xml(
+          "x",
+          { xmlns: "jabber:x:data", type: "submit" },
+          field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
+          field("muc#roomconfig_persistentroom", "1"),
+          field("muc#roomconfig_membersonly", "1"),
+        ),
+      ),
+    ),
+  );
+  assertResult(reply, `configuring ${roomJid}`);
+}
+
+/** Sets one affiliation (Prosody applies one item per request). */
+export async function setAffiliation(
+  owner: TestClient,
+  roomJid: string,
+  jid: string,
+  affiliation: "owner" | "admin" | "member" | "none" | "outcast",
+): Promise<void> {
+  const reply = await owner.request(
+    xml(
+      "iq",
+      { type: "set", to: roomJid },
+      xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid, affiliation })),
+    ),
+  );
+  assertResult(reply, `making ${jid} ${affiliation} of ${roomJid}`);
+}
