@@ -131,9 +131,10 @@ export function neercService(settings: NeercConfig): Service {
       });
     },
 
-    async start() {
+    start() {
       timer = setInterval(() => void directory.refreshAll(), settings.refresh_interval_ms);
       timer.unref();
+      return Promise.resolve();
     },
 
     async stop() {

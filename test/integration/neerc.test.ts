@@ -144,7 +144,7 @@ describe("the seed's requests, as the seed writes them", () => {
         status("hall2", "none"),
       ),
     );
-    const ids = (await tasks()).map((t) => t.attrs.id);
+    const ids = (await tasks()).map((t) => String(t.attrs.id));
     assert.ok(ids.indexOf(first) < ids.indexOf(second));
     const edited = (await taskById(first))!;
     assert.equal(edited.attrs.title, "first, edited");
@@ -355,7 +355,7 @@ describe("persistence and concurrency", () => {
     assert.equal(created.attrs.type, "result", created.toString());
     const there = (await ask("hall1", query(NS_TASKS), "get", to)).getChild("query", NS_TASKS)!;
     assert.deepEqual(
-      there.getChildren("task").map((t) => t.attrs.title),
+      there.getChildren("task").map((t) => String(t.attrs.title)),
       ["elsewhere"],
     );
     assert.ok(!(await tasks()).some((t) => t.attrs.title === "elsewhere"));
