@@ -29,3 +29,11 @@ Component "conference.example.org" "muc" -- Prosody's built-in MUC service
 	-- Prosody 0.12 has no maxusers room option (the configuration form has no such field):
 	-- limiting occupants needs a community module, e.g. mod_muc_max_occupants (one limit for all rooms).
 	-- New rooms stay locked until their owner submits the configuration form (XEP-0045 status 201).
+
+---------- NEERC task board rooms ----------
+-- Each NEERC room (e.g. neerc@conference.example.org) must list the component JID as an owner,
+-- so that Concierge may read its owner, admin and member lists. As the room's owner, send
+--   <iq type="set" to="neerc@conference.example.org">
+--     <query xmlns="http://jabber.org/protocol/muc#admin">
+--       <item affiliation="owner" jid="concierge.example.org"/></query></iq>
+-- (Prosody applies one <item/> per request.) Make the room persistent and members-only.
