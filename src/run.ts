@@ -11,14 +11,19 @@ export async function runUntilSignal(
   config: Config,
   log: Logger,
   options: AppOptions,
-  beforeStop: () => Promise<void> = async () => {},
+  afterStop: () => Promise<void> = async () => {},
 ): Promise<number> {
   const stopping = new AbortController();
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping.signal.aborted) {
+      // A terminal's Ctrl-C reaches us both directly and relayed by a wrapper (npm, tsx): only a
+      // signal that comes a second later is a person insisting.
+      if (Date.now() - firstSignalAt < 1_000) return;
       log.warn({ signal }, "second signal: exiting at once");
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     log.info({ signal }, "shutting down");
     stopping.abort();
   };
@@ -42,8 +47,8 @@ export async function runUntilSignal(
     timer = setTimeout(() => resolve("overrun"), config.shutdown_timeout_ms);
   });
   const stopped = (async () => {
-    await beforeStop();
     await app.stop();
+    await afterStop();
     return "stopped" as const;
   })().catch((error: unknown) => {
     log.error({ err: error }, "error while stopping");

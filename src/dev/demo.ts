@@ -39,6 +39,7 @@ export async function runDemo(): Promise<number> {
     component: { jid, host: "127.0.0.1", port: prosody.componentPort, secret },
     database: { url: databaseUrl },
     log: { level: "info" },
+    neerc: { muc_service: prosody.mucDomain },
   };
   const configPath = join(dir, "concierge.yaml");
   await writeFile(
@@ -55,6 +56,8 @@ Concierge demo
   Database      concierge_demo
   Config        ${configPath}
 Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
+NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
+and the others members; then the NEERC clients can use ${jid}.
 Ctrl-C stops the demo.
 
 `);
