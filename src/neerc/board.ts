@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { KeyedQueue } from "../keyed-queue.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { taskElement } from "./protocol.js";
 import { compareTasks, withStatus, type Status, type Task, type TaskType } from "./rules.js";
@@ -23,7 +24,7 @@ export interface TaskDraft {
  */
 export class TaskBoard {
   readonly #rooms = new Map<string, Promise<RoomTasks>>();
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(
     private readonly store: TaskStore,
@@ -108,13 +109,6 @@ export class TaskBoard {
   }
 
   #exclusive<T>(room: string, work: (state: RoomTasks) => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(room) ?? Promise.resolve();
-    const run = previous.then(async () => work(await this.#load(room)));
-    const settled = run.catch(() => undefined);
-    this.#queues.set(room, settled);
-    void settled.then(() => {
-      if (this.#queues.get(room) === settled) this.#queues.delete(room);
-    });
-    return run;
+    return this.#queue.run(room, async () => work(await this.#load(room)));
   }
 }

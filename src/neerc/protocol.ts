@@ -35,6 +35,7 @@ export interface StatusRequest {
 
 export function parseTaskRequest(element: Element): TaskRequest {
   const id = optionalText(element.attrs.id, "id", MAX_ID_LENGTH);
+  if (id === "") throw new StanzaError("bad-request", "an id must not be empty");
   const type: unknown = element.attrs.type;
   if (type === "remove") {
     if (id === undefined) throw new StanzaError("bad-request", "a removal needs the task's id");
@@ -58,7 +59,12 @@ export function parseTaskRequest(element: Element): TaskRequest {
     const name = optionalText(child.attrs.for, "for", MAX_ID_LENGTH);
     if (!name) throw new StanzaError("bad-request", "a status needs 'for'");
     const statusType: unknown = child.attrs.type ?? "none";
-    if (!isStatusType(statusType)) throw new StanzaError("bad-request", `unknown status type`);
+    if (!isStatusType(statusType)) {
+      throw new StanzaError(
+        "bad-request",
+        `${name}: unknown status type (none, running, success, fail or acknowledged)`,
+      );
+    }
     const value = optionalText(child.attrs.value, "value", MAX_VALUE_LENGTH);
     return { for: name, type: statusType, ...(value ? { value } : {}) };
   });

@@ -21,7 +21,14 @@ import {
   taskElement,
   userElement,
 } from "./protocol.js";
-import { expandAssignees, notificationBody, statusProblem, type Task, type User } from "./rules.js";
+import {
+  MAX_STATUSES,
+  expandAssignees,
+  notificationBody,
+  statusProblem,
+  type Task,
+  type User,
+} from "./rules.js";
 import { TaskStore } from "./store.js";
 
 type NeercConfig = NonNullable<Config["neerc"]>;
@@ -99,6 +106,9 @@ export function neercService(settings: NeercConfig): Service {
         const { statuses, unknown } = expandAssignees(change.statuses, await directory.users(room));
         if (unknown.length) {
           throw new StanzaError("bad-request", `no user or group named ${unknown.join(", ")}`);
+        }
+        if (statuses.length > MAX_STATUSES) {
+          throw new StanzaError("policy-violation", `at most ${MAX_STATUSES} statuses per task`);
         }
         for (const status of statuses) {
           const problem = statusProblem(change.type, status.type, status.value);

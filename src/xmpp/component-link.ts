@@ -2,8 +2,9 @@ import { EventEmitter } from "node:events";
 import { Component } from "@xmpp/component-core";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import { backoffDelay, formatDelay, sleep, type BackoffPolicy } from "../backoff.js";
+import type { BackoffPolicy } from "../backoff.js";
 import { redactXml } from "../log.js";
+import { keepConnected, type ConnectionOutcome } from "./reconnect-loop.js";
 
 export type LinkState = "idle" | "connecting" | "online" | "waiting" | "stopped";
 
@@ -131,29 +132,25 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
     this.#setState("stopped");
   }
 
-  async #run(): Promise<void> {
-    const { log, reconnect } = this.options;
-    let attempt = 0;
-    while (!this.#stopping.signal.aborted) {
-      this.#setState("connecting");
-      const outcome = await this.#connectOnce();
-      if (this.#stopping.signal.aborted) break;
-      if (outcome.wasOnline) attempt = 0;
-      const delay = backoffDelay(attempt++, reconnect);
-      this.#setState("waiting");
-      const { level, message } = describeFailure(outcome, this.options);
-      log[level]({ retryInMs: delay, attempt }, `${message}; retrying in ${formatDelay(delay)}`);
-      await sleep(delay, this.#stopping.signal);
-    }
+  #run(): Promise<void> {
+    return keepConnected({
+      connectOnce: () => this.#connectOnce(),
+      describe: (outcome) => describeFailure(outcome, this.options),
+      policy: this.options.reconnect,
+      log: this.options.log,
+      signal: this.#stopping.signal,
+      onConnecting: () => this.#setState("connecting"),
+      onWaiting: () => this.#setState("waiting"),
+    });
   }
 
   /** One connection, from TCP connect to its end. Resolves when the socket has closed. */
-  async #connectOnce(): Promise<Outcome> {
+  async #connectOnce(): Promise<ConnectionOutcome> {
     const { host, port, domain, secret, log } = this.options;
     const service = `xmpp://${host}:${port}`;
     const entity = new Component({ service, domain });
     this.#entity = entity;
-    const outcome: Outcome = { wasOnline: false, cause: undefined };
+    const outcome: ConnectionOutcome = { wasOnline: false, cause: undefined };
     const note = (error: unknown) => {
       // A stream error names the real cause; the generic failures that follow it do not.
       if (outcome.cause === undefined || isStreamError(error)) {
@@ -199,17 +196,12 @@ export class ComponentLink extends EventEmitter<LinkEvents> {
   }
 }
 
-interface Outcome {
-  wasOnline: boolean;
-  cause: unknown;
-}
-
 function isStreamError(error: unknown): error is Error & { condition: string } {
   return error instanceof Error && error.name === "StreamError" && "condition" in error;
 }
 
 function describeFailure(
-  { wasOnline, cause }: Outcome,
+  { wasOnline, cause }: ConnectionOutcome,
   { domain, host, port }: ComponentLinkOptions,
 ): { level: "error" | "warn"; message: string } {
   if (isStreamError(cause)) {
