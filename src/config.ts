@@ -65,6 +65,32 @@ export const ConfigSchema = z.strictObject({
       max_tasks: integer(1, 100_000).default(1_000),
     })
     .optional(),
+  roompool: z
+    .strictObject({
+      enabled: flag().default(true),
+      service: z
+        .string()
+        .regex(/^xmpp:\/\/[^/]+$/, "must be xmpp://host:port")
+        .default("xmpp://127.0.0.1:5222"),
+      jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "must be a bare JID, user@domain"),
+      password: z.string().min(1, "must not be empty"),
+      resource: z.string().min(1).default("concierge"),
+      nickname: z.string().min(1).default("concierge"),
+      muc_service: domain,
+      min_available: integer(0, 1_000).default(5),
+      max_rooms: integer(1, 10_000).default(50),
+      max_occupants: integer(2, 100).default(3),
+      history_length: integer(0, 1_000).default(20),
+      persistent: flag().default(false),
+      claim_timeout_ms: milliseconds(1_000, 86_400_000).default(300_000),
+      maintenance_interval_ms: milliseconds(100, 60_000).default(1_000),
+      create_concurrency: integer(1, 100).default(8),
+    })
+    .refine((pool) => pool.max_rooms >= pool.min_available, {
+      message: "max_rooms must be at least min_available",
+      path: ["max_rooms"],
+    })
+    .optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -143,6 +169,7 @@ export function redactConfig(config: Config): Config {
     ...config,
     component: { ...config.component, secret: "[redacted]" },
     database: { ...config.database, url: redactUrl(config.database.url) },
+    ...(config.roompool ? { roompool: { ...config.roompool, password: "[redacted]" } } : {}),
   };
 }
 

@@ -1,10 +1,12 @@
 import type { Config } from "./config.js";
 import { neercService } from "./neerc/service.js";
+import { roomPoolService } from "./roompool/service.js";
 import type { Service } from "./service.js";
 
 /** The services the configuration turns on, in start order. */
 export function buildServices(config: Config): Service[] {
   const services: Service[] = [];
   if (config.neerc?.enabled) services.push(neercService(config.neerc));
+  if (config.roompool?.enabled) services.push(roomPoolService(config.roompool));
   return services;
 }

@@ -1,0 +1,136 @@
+import type { Pool } from "../db/pool.js";
+import { transaction } from "../db/pool.js";
+import type { RoomState, RoomStatus, Transition } from "./lifecycle.js";
+
+export interface RoomRow {
+  jid: string;
+  password: string;
+  status: RoomStatus;
+  staff_occupant: string | null;
+  client_occupant: string | null;
+}
+
+const ROW = "jid, password, status, staff_occupant, client_occupant";
+
+export function stateOf(row: RoomRow): RoomState {
+  return {
+    status: row.status,
+    staff: row.staff_occupant ?? undefined,
+    client: row.client_occupant ?? undefined,
+  };
+}
+
+/** The rooms table as the bot uses it; the web application has its SQL functions instead. */
+export class RoomStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** Records a room that is configured and usable, as available. */
+  async insert(jid: string, password: string): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query("SELECT set_config('concierge.cause', 'room created', true)");
+      await client.query("INSERT INTO roompool_rooms (jid, password) VALUES ($1, $2)", [
+        jid,
+        password,
+      ]);
+    });
+  }
+
+  async openRooms(): Promise<RoomRow[]> {
+    const { rows } = await this.pool.query<RoomRow>(
+      `SELECT ${ROW} FROM roompool_rooms WHERE status <> 'closed' ORDER BY created_at`,
+    );
+    return rows;
+  }
+
+  async counts(): Promise<{ open: number; available: number }> {
+    const { rows } = await this.pool.query<{ open: number; available: number }>(
+      `SELECT count(*)::int AS open, count(*) FILTER (WHERE status = 'available')::int AS available
+       FROM roompool_rooms WHERE status <> 'closed'`,
+    );
+    return rows[0] ?? { open: 0, available: 0 };
+  }
+
+  /** Rooms whose claim is older than `timeoutMs` while the person has not arrived. */
+  async expiredClaims(timeoutMs: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ jid: string }>(
+      `SELECT jid FROM roompool_rooms
+       WHERE (status = 'staff_claimed' AND staff_claimed_at < clock_timestamp() - $1 * interval '1 millisecond')
+          OR (status = 'client_claimed' AND client_claimed_at < clock_timestamp() - $1 * interval '1 millisecond')`,
+      [timeoutMs],
+    );
+    return rows.map((row) => row.jid);
+  }
+
+  /**
+   * Applies a lifecycle step to the room as the table has it now (row-locked, so a claim by the
+   * web application cannot slip in between), and records what changed. `realJid` gives the real
+   * JID of an occupant the bot saw, for the staff/client columns.
+   */
+  async apply(
+    jid: string,
+    step: (state: RoomState) => Transition,
+    realJid: (nick: string) => string | undefined = () => undefined,
+  ): Promise<Transition | undefined> {
+    return transaction(this.pool, async (client) => {
+      const { rows } = await client.query<RoomRow>(
+        `SELECT ${ROW} FROM roompool_rooms WHERE jid = $1 FOR UPDATE`,
+        [jid],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const before = stateOf(row);
+      const result = step(before);
+      const after = result.state;
+      if (
+        after.status === before.status &&
+        after.staff === before.staff &&
+        after.client === before.client
+      ) {
+        return result;
+      }
+      await client.query("SELECT set_config('concierge.cause', $1, true)", [
+        result.cause || "occupants changed",
+      ]);
+      const staffArrived = after.staff !== undefined && after.staff !== before.staff;
+      const clientArrived = after.client !== undefined && after.client !== before.client;
+      await client.query(
+        `UPDATE roompool_rooms SET
+           status = $2,
+           staff_occupant = $3,
+           client_occupant = $4,
+           staff_real_jid = CASE WHEN $5 THEN $6 ELSE staff_real_jid END,
+           staff_joined_at = CASE WHEN $5 THEN clock_timestamp() ELSE staff_joined_at END,
+           client_real_jid = CASE WHEN $7 THEN $8 ELSE client_real_jid END,
+           client_joined_at = CASE WHEN $7 THEN clock_timestamp() ELSE client_joined_at END,
+           closed_at = CASE WHEN $2 = 'closed' THEN clock_timestamp() END
+         WHERE jid = $1`,
+        [
+          jid,
+          after.status,
+          after.staff ?? null,
+          after.client ?? null,
+          staffArrived,
+          staffArrived ? (realJid(after.staff!) ?? null) : null,
+          clientArrived,
+          clientArrived ? (realJid(after.client!) ?? null) : null,
+        ],
+      );
+      await client.query(clearedClaims(before.status, after.status), [jid]);
+      return result;
+    });
+  }
+}
+
+/** Going back to an earlier status gives up the claims made after it (the row keeps the rest). */
+function clearedClaims(from: RoomStatus, to: RoomStatus): string {
+  if (to === "available") {
+    return `UPDATE roompool_rooms SET staff_id = NULL, staff_nick = NULL, staff_claimed_at = NULL,
+      staff_occupant = NULL, staff_real_jid = NULL, staff_joined_at = NULL,
+      client_id = NULL, client_nick = NULL, client_claimed_at = NULL WHERE jid = $1`;
+  }
+  if (to === "staff_waiting" && from === "client_claimed") {
+    return `UPDATE roompool_rooms SET client_id = NULL, client_nick = NULL, client_claimed_at = NULL
+      WHERE jid = $1`;
+  }
+  return "SELECT $1::text";
+}
