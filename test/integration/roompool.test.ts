@@ -86,22 +86,17 @@ const availableCount = async () =>
     )
   ).rows[0]!.n;
 
-async function claimStaff(id: string) {
+/** Calls the web application's claim function; asserts that a room was given. */
+async function claim(who: "staff" | "client", id: string) {
   const { rows } = await db.query<{ room_jid: string; room_password: string }>(
-    "SELECT * FROM roompool_claim_staff($1, $2)",
+    `SELECT * FROM roompool_claim_${who}($1, $2)`,
     [id, id],
   );
-  assert.equal(rows.length, 1, "a room was available");
+  assert.equal(rows.length, 1, `a room for ${who} ${id}`);
   return { jid: rows[0]!.room_jid, password: rows[0]!.room_password };
 }
-async function claimClient(id: string) {
-  const { rows } = await db.query<{ room_jid: string; room_password: string }>(
-    "SELECT * FROM roompool_claim_client($1, $2)",
-    [id, id],
-  );
-  assert.equal(rows.length, 1, "a staff member was waiting");
-  return { jid: rows[0]!.room_jid, password: rows[0]!.room_password };
-}
+const claimStaff = (id: string) => claim("staff", id);
+const claimClient = (id: string) => claim("client", id);
 
 /** Joins a room; resolves with the self-presence or the error presence the room answers with. */
 async function join(name: string, room: string, password?: string): Promise<Element> {
