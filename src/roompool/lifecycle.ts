@@ -84,6 +84,14 @@ export function transition(state: RoomState, event: RoomEvent): Transition {
       if (state.status === "available" || state.status === "staff_claimed") {
         return stay(state, { kind: "recreate" });
       }
+      if (state.status === "staff_waiting") {
+        // The staff member left an otherwise empty room: as if seen live, it is ready again.
+        return move(
+          { status: "available", staff: undefined, client: undefined },
+          "staff left while the bot was away",
+          { kind: "recreate" },
+        );
+      }
       return close("the room was gone from the MUC service");
   }
 }
@@ -137,15 +145,17 @@ function left(state: RoomState, nick: string): Transition {
 /**
  * After a restart or a lost connection: the events that turn what the table says into what the
  * room shows (`present`: the nicks really in the room, the bot excluded), applied in order —
- * first the participants who are gone, then the occupants the table does not know.
+ * first the occupants the table does not know, then the participants who are gone. Arrivals
+ * first, so that a participant who came back while another left resumes the chat instead of
+ * finding it closed, and a stranger in a chat is kicked instead of taking a seat.
  */
 export function reconcile(state: RoomState, present: readonly string[]): Transition {
   const events: RoomEvent[] = [];
-  for (const nick of [state.staff, state.client]) {
-    if (nick !== undefined && !present.includes(nick)) events.push({ kind: "left", nick });
-  }
   for (const nick of present) {
     if (nick !== state.staff && nick !== state.client) events.push({ kind: "joined", nick });
+  }
+  for (const nick of [state.staff, state.client]) {
+    if (nick !== undefined && !present.includes(nick)) events.push({ kind: "left", nick });
   }
   return applyAll(state, events);
 }
@@ -159,7 +169,12 @@ export function applyAll(state: RoomState, events: readonly RoomEvent[]): Transi
     const step = transition(current, event);
     current = step.state;
     if (step.cause) causes.push(step.cause);
-    actions.push(...step.actions);
+    for (const action of step.actions) {
+      // One destroy is enough, however many events found the room closed.
+      if (action.kind !== "destroy" || !actions.some((a) => a.kind === "destroy")) {
+        actions.push(action);
+      }
+    }
   }
   return { state: current, cause: causes.join("; "), actions };
 }

@@ -65,29 +65,28 @@ export class RoomPool {
     return this.#filling;
   }
 
+  /**
+   * Keeps `createConcurrency` creations in flight until the shortfall counted at the start is made
+   * up; a change meanwhile (a claim, a closed room) asks for another round with fresh counts.
+   */
   async #fillLoop(): Promise<void> {
     do {
       this.#refill = false;
-      for (;;) {
-        if (this.#stopped || !this.bot.online) return;
-        const { open, available } = await this.store.counts();
-        const missing = Math.min(
-          this.settings.minAvailable - available,
-          this.settings.maxRooms - open,
-        );
-        if (missing <= 0) break;
-        const batch = Math.min(missing, this.settings.createConcurrency);
-        const results = await Promise.allSettled(
-          Array.from({ length: batch }, () => this.#createRoom()),
-        );
-        const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-        if (failed.length > 0) {
-          this.log.warn(
-            { err: String(failed[0]!.reason), failed: failed.length },
-            "room creation failed",
-          );
-          return;
+      if (this.#stopped || !this.bot.online) return;
+      const { open, available } = await this.store.counts();
+      let missing = Math.min(this.settings.minAvailable - available, this.settings.maxRooms - open);
+      let failed: unknown;
+      const worker = async () => {
+        while (missing > 0 && failed === undefined && !this.#stopped && this.bot.online) {
+          missing--;
+          await this.#createRoom().catch((error: unknown) => (failed ??= error));
         }
+      };
+      const workers = Math.max(0, Math.min(missing, this.settings.createConcurrency));
+      await Promise.all(Array.from({ length: workers }, worker));
+      if (failed !== undefined) {
+        this.log.warn({ err: String(failed) }, "room creation failed; retrying at the next check");
+        return;
       }
     } while (this.#refill);
   }

@@ -126,7 +126,8 @@ function clearedClaims(from: RoomStatus, to: RoomStatus): string {
   if (to === "available") {
     return `UPDATE roompool_rooms SET staff_id = NULL, staff_nick = NULL, staff_claimed_at = NULL,
       staff_occupant = NULL, staff_real_jid = NULL, staff_joined_at = NULL,
-      client_id = NULL, client_nick = NULL, client_claimed_at = NULL WHERE jid = $1`;
+      client_id = NULL, client_nick = NULL, client_claimed_at = NULL,
+      client_occupant = NULL, client_real_jid = NULL, client_joined_at = NULL WHERE jid = $1`;
   }
   if (to === "staff_waiting" && from === "client_claimed") {
     return `UPDATE roompool_rooms SET client_id = NULL, client_nick = NULL, client_claimed_at = NULL
