@@ -85,7 +85,10 @@ export class RoomPool {
       const workers = Math.max(0, Math.min(missing, this.settings.createConcurrency));
       await Promise.all(Array.from({ length: workers }, worker));
       if (failed !== undefined) {
-        this.log.warn({ err: failed instanceof Error ? failed.message : failed }, "room creation failed; retrying at the next check");
+        this.log.warn(
+          { err: failed instanceof Error ? failed.message : failed },
+          "room creation failed; retrying at the next check",
+        );
         return;
       }
     } while (this.#refill);
