@@ -26,7 +26,8 @@ import { runIqLoad, requestOnce, type IqLoadResult } from "./iq-load.js";
 import { CpuMeter, findPid } from "./proc-cpu.js";
 import { RawClient } from "./raw-client.js";
 import { emit, median, percentile, progress, round, sum } from "./stats.js";
-import { Teardown } from "./teardown.js";
+import { runBench } from "./run.js";
+import type { Teardown } from "./teardown.js";
 import { attr, startTag } from "./xml-scan.js";
 
 const BENCH = "disco";
@@ -321,39 +322,4 @@ function report(tallies: Tally[]): number {
   return failed ? 1 : 0;
 }
 
-async function main(): Promise<number> {
-  let settings: Settings | undefined;
-  try {
-    settings = parseSettings(process.argv.slice(2));
-  } catch (error) {
-    progress(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (!settings) {
-    progress(USAGE);
-    return 0;
-  }
-  const teardown = new Teardown();
-  try {
-    return await bench(settings, teardown);
-  } catch (error) {
-    const interrupted = teardown.signal.aborted && error === teardown.signal.reason;
-    progress(`disco bench failed: ${interrupted ? String(error) : describe(error)}`);
-    return 1;
-  } finally {
-    progress("cleaning up");
-    await teardown.run();
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    progress(`disco bench failed: ${describe(error)}`);
-    process.exit(1);
-  },
-);
+runBench("disco", USAGE, parseSettings, bench);
