@@ -26,13 +26,14 @@ export async function runDemo(): Promise<number> {
   await mkdir(dir, { recursive: true });
   const databaseUrl = await ensureDatabase("concierge_demo");
   const secret = randomBytes(16).toString("hex");
+  const bot = { username: "concierge-bot", password: randomBytes(16).toString("hex") };
   const jid = "concierge.localhost";
   const prosody = await PrivateProsody.start({
     dir: join(dir, "prosody"),
     c2sPort: (await portIsFree(5222)) ? 5222 : await freePort(),
     componentPort: (await portIsFree(5347)) ? 5347 : await freePort(),
     components: [{ jid, secret }],
-    accounts: DEMO_ACCOUNTS,
+    accounts: [...DEMO_ACCOUNTS, bot],
   });
 
   const document = {
@@ -40,6 +41,14 @@ export async function runDemo(): Promise<number> {
     database: { url: databaseUrl },
     log: { level: "info" },
     neerc: { muc_service: prosody.mucDomain },
+    roompool: {
+      service: prosody.service,
+      jid: `${bot.username}@${prosody.domain}`,
+      password: bot.password,
+      muc_service: prosody.mucDomain,
+      min_available: 3,
+      max_rooms: 10,
+    },
   };
   const configPath = join(dir, "concierge.yaml");
   await writeFile(
@@ -56,6 +65,8 @@ Concierge demo
   Database      concierge_demo
   Config        ${configPath}
 Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
+Room pool: 3 rooms ready in table roompool_rooms; claim one with
+  psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
 NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
 and the others members; then the NEERC clients can use ${jid}.
 Ctrl-C stops the demo.
