@@ -7,13 +7,20 @@
  * Configured by the environment: FLOOR_HOST (default 127.0.0.1), FLOOR_PORT, FLOOR_JID,
  * FLOOR_SECRET; optionally FLOOR_PAYLOAD, the result's child as raw XML (default a disco#info
  * query with one identity), and FLOOR_NODE_PAYLOADS, a JSON object giving other payloads for
- * requests to node@FLOOR_JID (e.g. {"same": "<query …/>"} for iqs to same@floor.localhost). Prints "online" on stdout once the server accepted the handshake; exits 0 after
- * SIGTERM/SIGINT, 1 if the connection fails or the server closes it.
+ * requests to node@FLOOR_JID (e.g. {"same": "<query …/>"} for iqs to same@floor.localhost);
+ * FLOOR_NODE_PAYLOAD_FILES, the same with a file name in place of each payload (for payloads over
+ * the 128 KiB a single environment variable may hold); FLOOR_FANOUT, a JSON object
+ * {"node", "recipients", "payload"}: an iq to node@FLOOR_JID first makes the floor send one
+ * headline message per recipient, `<message from='node@FLOOR_JID' to='…' type='headline'>` with
+ * `payload` as its children, all in one write, then the result. Prints "online" on stdout once the
+ * server accepted the handshake; exits 0 after SIGTERM/SIGINT, 1 if the connection fails or the
+ * server closes it.
  *
  * Run by bench/floor.ts; by hand: FLOOR_PORT=5347 FLOOR_JID=… FLOOR_SECRET=… node --import tsx
  * bench/floor-component.ts
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { StanzaScanner, attr, startTag, tagName } from "./xml-scan.js";
 
@@ -33,10 +40,23 @@ const RESULT_PAYLOAD =
 const NODE_PAYLOADS = new Map(
   Object.entries(JSON.parse(process.env.FLOOR_NODE_PAYLOADS || "{}") as Record<string, string>),
 );
+for (const [node, file] of Object.entries(
+  JSON.parse(process.env.FLOOR_NODE_PAYLOAD_FILES || "{}") as Record<string, string>,
+)) {
+  NODE_PAYLOADS.set(node, readFileSync(file, "utf8"));
+}
+const FANOUT = process.env.FLOOR_FANOUT
+  ? (JSON.parse(process.env.FLOOR_FANOUT) as {
+      node: string;
+      recipients: string[];
+      payload: string;
+    })
+  : undefined;
 
 let online = false;
 let stopping = false;
 let answered = 0;
+let fannedOut = 0;
 
 const socket = connect({ host, port });
 socket.setEncoding("utf8");
@@ -75,9 +95,23 @@ function answer(xml: string): void {
   const from = attr(tag, "from") ?? "";
   const to = attr(tag, "to") ?? jid;
   const at = to.indexOf("@");
-  const payload = (at > 0 && NODE_PAYLOADS.get(to.slice(0, at))) || RESULT_PAYLOAD;
+  const node = at > 0 ? to.slice(0, at) : undefined;
+  const payload = (node !== undefined && NODE_PAYLOADS.get(node)) || RESULT_PAYLOAD;
   answered += 1;
-  socket.write(`<iq type='result' id='${id}' from='${to}' to='${from}'>${payload}</iq>`);
+  let out = node !== undefined && node === FANOUT?.node ? fanout(to) : "";
+  out += `<iq type='result' id='${id}' from='${to}' to='${from}'>${payload}</iq>`;
+  socket.write(out);
+}
+
+/** One headline per FLOOR_FANOUT recipient, from `from`, as one string. */
+function fanout(from: string): string {
+  const { recipients, payload } = FANOUT!;
+  let out = "";
+  for (const to of recipients) {
+    out += `<message from='${from}' to='${to}' type='headline'>${payload}</message>`;
+  }
+  fannedOut += recipients.length;
+  return out;
 }
 
 function fail(message: string): void {
@@ -106,7 +140,9 @@ socket.on("close", () => {
     process.stderr.write("floor: the server closed the connection\n");
     process.exitCode = 1;
   }
-  process.stderr.write(`floor: answered ${answered} iqs\n`);
+  process.stderr.write(
+    `floor: answered ${answered} iqs` + (FANOUT ? `, sent ${fannedOut} fan-out messages\n` : "\n"),
+  );
   process.exit();
 });
 

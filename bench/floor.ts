@@ -15,8 +15,25 @@ export interface FloorOptions {
   payload?: string;
   /** Other payloads for requests to node@jid, by node. */
   nodePayloads?: Record<string, string>;
+  /**
+   * Like nodePayloads, each payload read from a file: for payloads larger than the 128 KiB one
+   * environment variable may hold (the others travel in the child's environment).
+   */
+  nodePayloadFiles?: Record<string, string>;
+  /** An iq to node@jid makes the floor send these messages first (see floor-component.ts). */
+  fanout?: FloorFanout;
   timeoutMs?: number;
 }
+
+/** One headline message per recipient, `payload` being the message's children as raw XML. */
+export interface FloorFanout {
+  node: string;
+  recipients: string[];
+  payload: string;
+}
+
+/** Linux refuses to start a process with an environment string longer than this (MAX_ARG_STRLEN). */
+const MAX_ENV_VALUE = 128 * 1024 - 1;
 
 /** bench/floor-component.ts as a child process, connected and online. */
 export class FloorProcess {
@@ -29,18 +46,28 @@ export class FloorProcess {
   }
 
   static async start(options: FloorOptions): Promise<FloorProcess> {
+    const settings: Record<string, string> = {
+      FLOOR_HOST: options.host ?? "127.0.0.1",
+      FLOOR_PORT: String(options.port),
+      FLOOR_JID: options.jid,
+      FLOOR_SECRET: options.secret,
+      FLOOR_PAYLOAD: options.payload ?? "",
+      FLOOR_NODE_PAYLOADS: JSON.stringify(options.nodePayloads ?? {}),
+      FLOOR_NODE_PAYLOAD_FILES: JSON.stringify(options.nodePayloadFiles ?? {}),
+      FLOOR_FANOUT: options.fanout ? JSON.stringify(options.fanout) : "",
+    };
+    for (const [name, value] of Object.entries(settings)) {
+      const length = name.length + 1 + Buffer.byteLength(value);
+      if (length > MAX_ENV_VALUE) {
+        throw new Error(
+          `${name} would be ${length} bytes, too long for the environment (large payloads: nodePayloadFiles)`,
+        );
+      }
+    }
     const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        FLOOR_HOST: options.host ?? "127.0.0.1",
-        FLOOR_PORT: String(options.port),
-        FLOOR_JID: options.jid,
-        FLOOR_SECRET: options.secret,
-        FLOOR_PAYLOAD: options.payload ?? "",
-        FLOOR_NODE_PAYLOADS: JSON.stringify(options.nodePayloads ?? {}),
-      },
+      env: { ...process.env, ...settings },
     });
     const floor = new FloorProcess(child);
     const online = new Promise<boolean>((resolve) => {

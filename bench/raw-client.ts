@@ -20,6 +20,8 @@ const NS_STREAM = "http://etherx.jabber.org/streams";
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 
+let pings = 0;
+
 /**
  * A c2s client for load generation: raw TCP, SASL PLAIN without TLS (the private Prosody allows
  * it), resource binding, then raw stanza text in and out. No XML tree is built, so thousands of
@@ -99,6 +101,32 @@ export class RawClient {
     this.socket.write(xml);
   }
 
+  /**
+   * Sends available presence (servers hand messages to a bare JID, headlines in particular, only
+   * to available resources) and resolves once the server has processed it: when the reply to a
+   * ping sent right behind it arrives. The server's echo of our own presence is dropped; any other
+   * stanza stays queued for the next listener. Call it while no listener is set.
+   */
+  async available(timeoutMs = 10_000): Promise<void> {
+    if (this.#listener) throw new Error("available() while a listener is set");
+    const id = `available${++pings}`;
+    const domain = this.jid.slice(this.jid.indexOf("@") + 1, this.jid.indexOf("/"));
+    this.send(
+      `<presence/><iq type='get' id='${id}' to='${escapeXml(domain)}'>` +
+        `<ping xmlns='urn:xmpp:ping'/></iq>`,
+    );
+    const reply = await this.#take(
+      (xml) => tagName(xml) === "iq" && attr(startTag(xml), "id") === id,
+      timeoutMs,
+    );
+    if (attr(startTag(reply), "type") !== "result") {
+      throw new Error(`${this.jid}: the ping after the presence failed: ${reply}`);
+    }
+    this.#queue = this.#queue.filter(
+      (xml) => tagName(xml) !== "presence" || attr(startTag(xml), "from") !== this.jid,
+    );
+  }
+
   get connected(): boolean {
     return !this.#ended && !this.socket.destroyed;
   }
@@ -161,6 +189,27 @@ export class RawClient {
       if (this.#error) throw this.#error;
       if (this.#ended) throw new Error("the server closed the connection");
       await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+
+  /** Takes the first queued stanza that matches, waiting up to `timeoutMs` for it. */
+  async #take(match: (xml: string) => boolean, timeoutMs: number): Promise<string> {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      this.#wake();
+    }, timeoutMs);
+    try {
+      for (;;) {
+        const index = this.#queue.findIndex(match);
+        if (index >= 0) return this.#queue.splice(index, 1)[0]!;
+        if (this.#error) throw this.#error;
+        if (this.#ended) throw new Error("the server closed the connection");
+        if (expired) throw new Error(`${this.jid}: no awaited stanza within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => (this.#waiter = resolve));
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
