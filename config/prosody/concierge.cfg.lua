@@ -37,3 +37,9 @@ Component "conference.example.org" "muc" -- Prosody's built-in MUC service
 --     <query xmlns="http://jabber.org/protocol/muc#admin">
 --       <item affiliation="owner" jid="concierge.example.org"/></query></iq>
 -- (Prosody applies one <item/> per request.) Make the room persistent and members-only.
+
+---------- Large answers from the component ----------
+-- Prosody reads each connection 4096 bytes at a time by default, which paces large stanzas from
+-- a component (a NEERC #tasks answer for a busy room is ~180 KB) at about 4 MB/s. Raise it in the
+-- global section if rooms get big:
+-- network_default_read_size = 65536
