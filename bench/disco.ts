@@ -25,7 +25,7 @@ import { FloorProcess } from "./floor.js";
 import { runIqLoad, requestOnce, type IqLoadResult } from "./iq-load.js";
 import { CpuMeter, findPid } from "./proc-cpu.js";
 import { RawClient } from "./raw-client.js";
-import { emit, median, percentile, progress, round, sum } from "./stats.js";
+import { emit, figureWriter, median, percentile, progress, round, sum } from "./stats.js";
 import { runBench } from "./run.js";
 import type { Teardown } from "./teardown.js";
 import { attr, startTag } from "./xml-scan.js";
@@ -275,12 +275,7 @@ function report(tallies: Tally[]): number {
   const [floor, same, concierge] = tallies as [Tally, Tally, Tally];
   let failed = false;
   for (const target of tallies) {
-    const line = (
-      metric: string,
-      value: number,
-      unit: string,
-      extra: Record<string, string> = {},
-    ) => emit({ bench: BENCH, target: target.name, metric, value, unit, ...extra });
+    const line = figureWriter(BENCH, target.name);
     const throughput = median(target.throughputs);
     progress(
       `${target.name}: median ${Math.round(throughput)} iq/s over rounds ` +

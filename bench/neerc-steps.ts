@@ -9,7 +9,7 @@ import { watchArrivals } from "./arrivals.js";
 import { requestOnce, type IqLoadResult } from "./iq-load.js";
 import { CpuMeter } from "./proc-cpu.js";
 import { RawClient } from "./raw-client.js";
-import { emit, median, progress, round } from "./stats.js";
+import { emit, figureWriter, median, progress, round } from "./stats.js";
 import { attr, startTag } from "./xml-scan.js";
 
 export const BENCH = "neerc";
@@ -331,12 +331,7 @@ export function report(
 ): number {
   let failed = false;
   for (const target of loads) {
-    const line = (
-      metric: string,
-      value: number,
-      unit: string,
-      extra: Record<string, string> = {},
-    ) => emit({ bench: BENCH, target: target.name, metric, value, unit, ...extra });
+    const line = figureWriter(BENCH, target.name);
     const throughput = median(target.throughputs);
     progress(
       `#tasks ${target.name}: median ${Math.round(throughput)}/s over rounds ` +
@@ -369,12 +364,7 @@ export function report(
   );
 
   for (const target of fanouts) {
-    const line = (
-      metric: string,
-      value: number,
-      unit: string,
-      extra: Record<string, string> = {},
-    ) => emit({ bench: BENCH, target: target.name, metric, value, unit, ...extra });
+    const line = figureWriter(BENCH, target.name);
     const last = median(target.lastMs);
     progress(
       `fan-out ${target.name}: median ${last.toFixed(1)} ms to the last of ${facts.online} over ` +

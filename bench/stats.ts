@@ -43,3 +43,9 @@ export function emit(figure: Figure): void {
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
 }
+
+/** emit() for one bench and target: `figure(metric, value, unit, extra)`. */
+export function figureWriter(bench: string, target: string) {
+  return (metric: string, value: number, unit: string, extra: Record<string, string> = {}) =>
+    emit({ bench, target, metric, value, unit, ...extra });
+}
