@@ -26,7 +26,7 @@ import { runIqLoad, requestOnce, type IqLoadResult } from "./iq-load.js";
 import { CpuMeter, findPid } from "./proc-cpu.js";
 import { RawClient } from "./raw-client.js";
 import { emit, figureWriter, median, percentile, progress, round, sum } from "./stats.js";
-import { runBench } from "./run.js";
+import { integerFlag, runBench, secondsFlag } from "./run.js";
 import type { Teardown } from "./teardown.js";
 import { attr, startTag } from "./xml-scan.js";
 
@@ -91,16 +91,8 @@ function parseSettings(argv: string[]): Settings | undefined {
     },
   });
   if (values.help) return undefined;
-  const integer = (name: string, text: string) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be an integer ≥ 1`);
-    return value;
-  };
-  const seconds = (name: string, text: string, min: number) => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be ≥ ${min}`);
-    return value;
-  };
+  const integer = (name: string, text: string) => integerFlag(name, text);
+  const seconds = secondsFlag;
   return {
     clients: integer("clients", values.clients),
     window: integer("window", values.window),

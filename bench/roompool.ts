@@ -33,7 +33,7 @@ import {
   within,
 } from "./muc-floor.js";
 import { emit, median, percentile, progress, round } from "./stats.js";
-import { runBench } from "./run.js";
+import { integerFlag, runBench } from "./run.js";
 import type { Teardown } from "./teardown.js";
 
 const BENCH = "roompool";
@@ -71,13 +71,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     },
   });
   if (values.help) return undefined;
-  const integer = (name: string, text: string, min: number, max: number) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
+  const integer = integerFlag;
   return {
     rooms: integer("rooms", values.rooms, 1, 1_000),
     concurrency: integer("concurrency", values.concurrency, 1, 100),

@@ -45,3 +45,20 @@ export function runBench<S>(
     },
   );
 }
+
+/** A whole-number flag within [min, max]; a bad value throws a message naming the flag. */
+export function integerFlag(name: string, text: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new Error(`--${name} must be an integer ${range}`);
+  }
+  return value;
+}
+
+/** A number-of-seconds flag of at least `min`. */
+export function secondsFlag(name: string, text: string, min: number) {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be ≥ ${min}`);
+  return value;
+}
