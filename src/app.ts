@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { createPool, waitForDatabase, type Pool } from "./db/pool.js";
 import { migrationsDir, packageVersion } from "./paths.js";
+import { PresenceCore } from "./presence/service.js";
 import type { Service } from "./service.js";
 import { buildServices } from "./services.js";
 import { installBuiltins } from "./xmpp/builtins.js";
@@ -23,6 +24,7 @@ export class App {
   readonly link: ComponentLink;
   readonly router: Router;
   readonly db: Pool;
+  readonly presence: PresenceCore;
   readonly #services: Service[];
   #started: Service[] = [];
 
@@ -41,6 +43,13 @@ export class App {
       log: log.child({ svc: "component" }),
     });
     this.router = new Router((stanza) => this.link.send(stanza), log.child({ svc: "router" }));
+    this.presence = new PresenceCore(
+      config,
+      this.link,
+      this.router,
+      this.db,
+      log.child({ svc: "presence" }),
+    );
     this.#services = options.services ?? buildServices(config);
   }
 
@@ -62,6 +71,7 @@ export class App {
         router: this.router,
         link: this.link,
         db: this.db,
+        presence: this.presence,
         log: this.log.child({ svc: service.name }),
       });
     }
@@ -69,6 +79,7 @@ export class App {
     this.link.on("stanza", (stanza) => this.router.dispatch(stanza));
     this.link.on("offline", () => this.router.caller.rejectAll(new NotConnectedError()));
     this.link.start();
+    this.presence.start();
 
     for (const service of this.#services) {
       if (signal.aborted) return false;
@@ -89,6 +100,7 @@ export class App {
       }
     }
     this.#started = [];
+    await this.presence.stop();
     await this.link.stop();
     this.router.caller.rejectAll(new NotConnectedError());
     await this.db.end();

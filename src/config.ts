@@ -52,6 +52,13 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
   shutdown_timeout_ms: milliseconds(100, 120_000).default(5_000),
+  presence: z
+    .strictObject({
+      liveness_interval_ms: milliseconds(0, 3_600_000).default(60_000),
+      liveness_timeout_ms: milliseconds(100, 600_000).default(15_000),
+      in_call_timeout_ms: milliseconds(1_000, 600_000).default(12_000),
+    })
+    .prefault({}),
   neerc: z
     .strictObject({
       enabled: flag().default(true),

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Pool } from "./db/pool.js";
+import type { Presence } from "./presence/service.js";
 import type { ComponentLink } from "./xmpp/component-link.js";
 import type { Router } from "./xmpp/router.js";
 
@@ -10,6 +11,8 @@ export interface ServiceContext {
   router: Router;
   link: ComponentLink;
   db: Pool;
+  /** Who is online where, who sees whom, and the one way to address users and devices. */
+  presence: Presence;
   log: Logger;
 }
 

@@ -18,6 +18,10 @@ export interface DirectoryOptions {
   mucService: string;
   /** Group names for members, by user name; others are "Users" (members) or "Admins". */
   groups: Record<string, string>;
+  /** Called with the room's JID and its users' bare JIDs after every read. */
+  onRead?: (roomJid: string, jids: string[]) => void;
+  /** Called when the room turns out not to exist. */
+  onGone?: (roomJid: string) => void;
   log: Logger;
 }
 
@@ -108,6 +112,7 @@ export class RoomDirectory {
     } catch (error) {
       if (error instanceof StanzaError && error.condition === "item-not-found") {
         this.#rooms.delete(room);
+        this.options.onGone?.(roomJid);
         throw new StanzaError("item-not-found", `there is no room ${roomJid}`);
       }
       const reason = error instanceof Error ? error.message : String(error);
@@ -130,6 +135,7 @@ export class RoomDirectory {
     );
     const entry = { byJid, sorted, loadedAt: Date.now() };
     this.#rooms.set(room, entry);
+    this.options.onRead?.(roomJid, [...byJid.keys()]);
     return entry;
   }
 

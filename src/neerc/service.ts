@@ -1,12 +1,12 @@
 import type { JID } from "@xmpp/jid";
-import type { Element } from "@xmpp/xml";
+import xml, { type Element } from "@xmpp/xml";
 import type { Config } from "../config.js";
+import type { Presence } from "../presence/service.js";
 import type { Service, ServiceContext } from "../service.js";
 import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { TaskBoard } from "./board.js";
 import { RoomDirectory } from "./directory.js";
-import { Notifier } from "./notifier.js";
 import {
   NS_PING,
   NS_TASK,
@@ -41,7 +41,7 @@ type NeercConfig = NonNullable<Config["neerc"]>;
 export function neercService(settings: NeercConfig): Service {
   let directory: RoomDirectory;
   let board: TaskBoard;
-  let notifier: Notifier;
+  let presence: Presence;
   let componentJid: string;
   let timer: NodeJS.Timeout | undefined;
 
@@ -63,25 +63,41 @@ export function neercService(settings: NeercConfig): Service {
     return { room, user };
   }
 
+  /**
+   * One headline per online device of every user of the room (the clients ignore delayed copies,
+   * and servers never store headlines offline), sent after the reply.
+   */
   async function announce(room: string, task: Pick<Task, "id" | "title">, element: Element) {
     const recipients = await directory.jids(room);
-    notifier.announce(roomAddress(room), recipients, notificationBody(task), element);
+    const from = roomAddress(room);
+    const body = xml("body", {}, notificationBody(task));
+    const extension = xml("x", { xmlns: NS_TASKS }, element);
+    presence.hub.outbox.toUsers(recipients, (to) =>
+      xml("message", { from, to, type: "headline" }, body, extension),
+    );
   }
 
   return {
     name: "neerc",
 
-    install({ router, link, db, log, config }: ServiceContext) {
+    install(context: ServiceContext) {
+      const { router, link, db, log, config } = context;
+      presence = context.presence;
       componentJid = config.component.jid;
       directory = new RoomDirectory({
         caller: router.caller,
         componentJid,
         mucService: settings.muc_service,
         groups: settings.groups,
+        // Everyone on a room's task board sees the others' presence.
+        onRead: (roomJid, jids) => presence.hub.setRoom(roomJid, jids),
+        onGone: (roomJid) => presence.hub.forget(roomJid),
         log,
       });
+      // Read the default room as soon as we are connected, so that its members see each other's
+      // presence before anyone has asked for the task board.
+      link.on("online", () => void directory.refresh(settings.default_room).catch(() => undefined));
       board = new TaskBoard(new TaskStore(db), settings.max_tasks);
-      notifier = new Notifier(link, log);
       router.feature(NS_USERS, NS_TASKS, NS_TASK, NS_TASKSTATUS, NS_PING);
 
       router.iqGetOrSet(NS_USERS, "query", async (request) => {
@@ -147,9 +163,9 @@ export function neercService(settings: NeercConfig): Service {
       return Promise.resolve();
     },
 
-    async stop() {
+    stop() {
       clearInterval(timer);
-      await notifier.idle();
+      return Promise.resolve();
     },
   };
 }

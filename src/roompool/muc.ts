@@ -28,6 +28,10 @@ interface MucEvents {
   occupant: [room: string, nick: string, kind: "joined" | "left"];
   /** The bot is no longer in a room it did not leave itself (kicked, destroyed by someone). */
   lost: [room: string];
+  /** Any presence of another occupant, with the occupant's real JID when the room shows it. */
+  occupantPresence: [room: string, realJid: string | undefined, stanza: Element];
+  /** The bot stopped following a room, whatever the reason. */
+  forgotten: [room: string];
 }
 
 /** The bot's view of its MUC rooms: joins, occupants coming and going, and owner actions. */
@@ -42,7 +46,10 @@ export class MucClient extends EventEmitter<MucEvents> {
     super();
     bot.on("presence", (stanza) => this.#onPresence(stanza));
     bot.on("offline", () => {
-      for (const room of this.#rooms.values()) room.pending?.reject(new Error("bot went offline"));
+      for (const [jid, room] of this.#rooms) {
+        room.pending?.reject(new Error("bot went offline"));
+        this.emit("forgotten", jid);
+      }
       this.#rooms.clear();
     });
   }
@@ -51,13 +58,19 @@ export class MucClient extends EventEmitter<MucEvents> {
     return this.#rooms.get(room)?.occupants.get(nick);
   }
 
+  /** The real JIDs of the room's other occupants, where the room shows them. */
+  realJids(room: string): string[] {
+    const occupants = this.#rooms.get(room)?.occupants.values() ?? [];
+    return [...occupants].filter((value): value is string => value !== undefined);
+  }
+
   /** Joins (creating the room if it does not exist) and resolves once the bot is in. */
   join(room: string, password: string | undefined, timeoutMs = 10_000): Promise<JoinResult> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`no answer joining ${room}`)), timeoutMs);
       const fail = (error: Error) => {
         clearTimeout(timer);
-        this.#rooms.delete(room);
+        this.#forget(room);
         reject(error);
       };
       this.#rooms.set(room, {
@@ -113,7 +126,7 @@ export class MucClient extends EventEmitter<MucEvents> {
 
   /** Destroys the room (everyone is removed) and stops following it. */
   async destroy(room: string, reason: string): Promise<void> {
-    this.#rooms.delete(room);
+    this.#forget(room);
     await this.bot.request(
       xml(
         "iq",
@@ -145,13 +158,19 @@ export class MucClient extends EventEmitter<MucEvents> {
       this.#onSelf(roomJid, room, available, codes);
       return;
     }
+    const realJid = x?.getChild("item")?.attrs.jid as string | undefined;
     if (available) {
       const isNew = !room.occupants.has(nick);
-      room.occupants.set(nick, x?.getChild("item")?.attrs.jid as string | undefined);
+      room.occupants.set(nick, realJid);
       if (isNew && room.joined) this.emit("occupant", roomJid, nick, "joined");
     } else if (room.occupants.delete(nick) && room.joined) {
       this.emit("occupant", roomJid, nick, "left");
     }
+    this.emit("occupantPresence", roomJid, realJid, stanza);
+  }
+
+  #forget(room: string): void {
+    if (this.#rooms.delete(room)) this.emit("forgotten", room);
   }
 
   #onSelf(roomJid: string, room: TrackedRoom, available: boolean, codes: Set<string>): void {
@@ -162,7 +181,7 @@ export class MucClient extends EventEmitter<MucEvents> {
       pending?.resolve({ created: codes.has("201"), occupants: new Map(room.occupants) });
     } else if (!available) {
       this.log.warn({ room: roomJid, codes: [...codes] }, "the bot was removed from a room");
-      this.#rooms.delete(roomJid);
+      this.#forget(roomJid);
       this.emit("lost", roomJid);
     }
   }

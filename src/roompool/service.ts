@@ -1,4 +1,6 @@
 import type { Config } from "../config.js";
+import type { Presence } from "../presence/service.js";
+import { bareOf, readPresence } from "../presence/stanzas.js";
 import type { Service, ServiceContext } from "../service.js";
 import { BotLink } from "./bot-link.js";
 import { MucClient } from "./muc.js";
@@ -19,7 +21,7 @@ export function roomPoolService(settings: RoomPoolConfig): Service {
   return {
     name: "roompool",
 
-    install({ db, log, config }: ServiceContext) {
+    install({ db, log, config, presence }: ServiceContext) {
       bot = new BotLink({
         service: settings.service,
         jid: settings.jid,
@@ -32,10 +34,13 @@ export function roomPoolService(settings: RoomPoolConfig): Service {
         log,
       });
       const muc = new MucClient(bot, settings.nickname, log);
+      const store = new RoomStore(db);
+      followPresence(muc, presence);
+      presence.calls.addRecorder((room, active) => store.setInCall(room, active));
       pool = new RoomPool(
         bot,
         muc,
-        new RoomStore(db),
+        store,
         {
           mucService: settings.muc_service,
           minAvailable: settings.min_available,
@@ -62,4 +67,23 @@ export function roomPoolService(settings: RoomPoolConfig): Service {
       await bot.stop();
     },
   };
+}
+
+/**
+ * What the bot sees in its rooms feeds the presence core: each occupant's device and presence,
+ * and the room itself, whose occupants see each other and may keep its in-call flag.
+ */
+function followPresence(muc: MucClient, presence: Presence): void {
+  const { hub } = presence;
+  muc.on("occupantPresence", (room, realJid, stanza) => {
+    if (realJid?.includes("/")) {
+      const event = readPresence(stanza);
+      hub.seenIn(room, realJid, event?.kind === "available" ? event.report : "left");
+    }
+    hub.setRoom(room, new Set(muc.realJids(room).map(bareOf)));
+  });
+  muc.on("forgotten", (room) => {
+    hub.sourceGone(room);
+    hub.forget(room);
+  });
 }

@@ -42,6 +42,14 @@ export class RoomStore {
     return rows;
   }
 
+  /** Records a room's in-call flag (kept by the participants' heartbeats); other JIDs: no-op. */
+  async setInCall(jid: string, active: boolean): Promise<void> {
+    await this.pool.query(
+      "UPDATE roompool_rooms SET in_call = $2 WHERE jid = $1 AND status <> 'closed'",
+      [jid, active],
+    );
+  }
+
   async counts(): Promise<{ open: number; available: number }> {
     const { rows } = await this.pool.query<{ open: number; available: number }>(
       `SELECT count(*)::int AS open, count(*) FILTER (WHERE status = 'available')::int AS available

@@ -35,6 +35,7 @@ export class Router {
   readonly #iq = new Map<string, IqHandler>();
   readonly #message = new Map<string, StanzaHandler>();
   readonly #presence = new Map<string, StanzaHandler>();
+  readonly #observers = { message: [] as StanzaHandler[], presence: [] as StanzaHandler[] };
   readonly #features = new Set<string>();
   readonly #identities: Identity[] = [];
   readonly #items: DiscoItem[] = [];
@@ -69,6 +70,15 @@ export class Router {
 
   presence(xmlns: string, handler: StanzaHandler): this {
     return this.#register(this.#presence, "presence", xmlns, handler);
+  }
+
+  /**
+   * Sees every message or presence stanza before the handlers chosen by payload do, whatever it
+   * carries (plain presence has no namespaced child). Observers never cause an error reply.
+   */
+  observe(kind: "message" | "presence", handler: StanzaHandler): this {
+    this.#observers[kind].push(handler);
+    return this;
   }
 
   feature(...namespaces: string[]): this {
@@ -138,8 +148,10 @@ export class Router {
       case "iq":
         return this.#routeIq(stanza);
       case "message":
+        this.#notifyObservers(stanza, this.#observers.message);
         return this.#routeByPayload(stanza, this.#message);
       case "presence":
+        this.#notifyObservers(stanza, this.#observers.presence);
         return this.#routeByPayload(stanza, this.#presence);
       default:
         return undefined;
@@ -200,6 +212,27 @@ export class Router {
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (failure) throw failure.reason;
     });
+  }
+
+  #notifyObservers(stanza: Element, observers: readonly StanzaHandler[]): void {
+    if (this.#closing || observers.length === 0) return;
+    const inbound = new Inbound(stanza, stanza);
+    for (const observer of observers) {
+      try {
+        const result = observer(inbound);
+        if (isPromise(result))
+          this.#track(
+            stanza,
+            result.catch((e: unknown) => this.#observerFailed(stanza, e)),
+          );
+      } catch (error) {
+        this.#observerFailed(stanza, error);
+      }
+    }
+  }
+
+  #observerFailed(stanza: Element, error: unknown): void {
+    this.log.warn({ err: error, stanza: summarize(stanza) }, "stanza observer failed");
   }
 
   #track(stanza: Element, pending: Promise<void>): void {

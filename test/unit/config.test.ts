@@ -65,6 +65,11 @@ describe("parseConfig: defaults", () => {
       reconnect: { initial_delay_ms: 1_000, max_delay_ms: 60_000 },
       log: { level: "info" },
       shutdown_timeout_ms: 5_000,
+      presence: {
+        liveness_interval_ms: 60_000,
+        liveness_timeout_ms: 15_000,
+        in_call_timeout_ms: 12_000,
+      },
     } satisfies Config);
   });
 

@@ -1,0 +1,86 @@
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { SessionBook } from "./book.js";
+
+/** What the outbox needs from the component connection. */
+export interface Wire {
+  send(element: Element): void;
+  readonly congested: boolean;
+  drained(): Promise<void>;
+}
+
+/** Builds the stanza for one recipient address. */
+export type Build = (to: string) => Element;
+
+interface Batch {
+  recipients: string[];
+  build: Build;
+}
+
+/**
+ * The one way services address people, after the chat drafts: every device of a user, one
+ * device, or everyone in a set of users (a room). A user's devices are the ones the session book
+ * knows; a user it knows none of gets one copy at the bare JID, and the server hands it to every
+ * online resource. Sends leave in order, after the caller's reply, and wait for the socket to
+ * drain, so a fan-out to thousands does not pile up in memory or delay request handling.
+ */
+export class Outbox {
+  readonly #queue: Batch[] = [];
+  #pumping: Promise<void> | undefined;
+
+  constructor(
+    private readonly wire: Wire,
+    private readonly book: SessionBook,
+    private readonly log: Logger,
+  ) {}
+
+  toDevice(device: string, build: Build): void {
+    this.#enqueue([device], build);
+  }
+
+  toDevices(devices: readonly string[], build: Build): void {
+    this.#enqueue([...devices], build);
+  }
+
+  toUser(user: string, build: Build): void {
+    this.#enqueue(this.addresses(user), build);
+  }
+
+  toUsers(users: Iterable<string>, build: Build): void {
+    const recipients: string[] = [];
+    for (const user of users) recipients.push(...this.addresses(user));
+    this.#enqueue(recipients, build);
+  }
+
+  /** Where a copy for `user` goes: each known device, or the bare JID if none is known. */
+  addresses(user: string): string[] {
+    const devices = this.book.devices(user);
+    return devices.length > 0 ? devices : [user];
+  }
+
+  /** Resolves once everything queued so far has been written (the caller bounds the wait). */
+  async idle(): Promise<void> {
+    while (this.#pumping) await this.#pumping;
+  }
+
+  #enqueue(recipients: string[], build: Build): void {
+    if (recipients.length === 0) return;
+    this.#queue.push({ recipients, build });
+    this.#pumping ??= this.#pump().finally(() => (this.#pumping = undefined));
+  }
+
+  async #pump(): Promise<void> {
+    // Let the handler that queued this send its reply first.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
+      try {
+        for (const to of batch.recipients) {
+          if (this.wire.congested) await this.wire.drained();
+          this.wire.send(batch.build(to));
+        }
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message }, "notification fan-out stopped");
+      }
+    }
+  }
+}
