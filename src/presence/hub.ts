@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import xml from "@xmpp/xml";
 import type { Logger } from "pino";
+import { capsElement, capsVer } from "../xmpp/caps.js";
 import type { Router } from "../xmpp/router.js";
 import type { Inbound } from "../xmpp/stanza.js";
 import { DIRECT, SessionBook, type PresenceChange } from "./book.js";
@@ -48,6 +49,7 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   readonly outbox: Outbox;
   readonly #componentJid: string;
   readonly #contacts: ContactStore;
+  #router: Router | undefined;
 
   constructor(options: PresenceHubOptions) {
     super();
@@ -57,6 +59,7 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   }
 
   install(router: Router): void {
+    this.#router = router;
     router.feature(NS_PRESENCE);
     router.observe("presence", (inbound) => this.#onPresence(inbound));
     router.observe("message", (inbound) => this.#onMessage(inbound));
@@ -193,9 +196,19 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   // ---- outbound presence ----
 
+  /**
+   * The component's own presence. Available presence carries entity capabilities, so that the
+   * user's server learns which PEP nodes we want (`+notify` features) and forwards their events.
+   */
   #sendOwnPresence(to: string, type: "unavailable" | "probe" | undefined): void {
-    const attrs = type ? { from: this.#componentJid, type } : { from: this.#componentJid };
-    this.outbox.toDevice(to, (address) => xml("presence", { ...attrs, to: address }));
+    const from = this.#componentJid;
+    if (type) {
+      this.outbox.toDevice(to, (address) => xml("presence", { from, to: address, type }));
+      return;
+    }
+    const router = this.#router;
+    const caps = router ? [capsElement(capsVer(router.identities, router.features))] : [];
+    this.outbox.toDevice(to, (address) => xml("presence", { from, to: address }, ...caps));
   }
 
   #settle(user: string, device: string, change: PresenceChange | undefined): void {

@@ -1,4 +1,5 @@
 import xml, { type Element } from "@xmpp/xml";
+import { CAPS_NODE, capsVer } from "./caps.js";
 import type { Router } from "./router.js";
 import { StanzaError } from "./stanza-error.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION } from "./namespaces.js";
@@ -16,18 +17,25 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
   router.feature(NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION);
 
   // The answer only changes when a service registers something: build it once per change.
-  let info: { revision: number; query: Element } | undefined;
+  // The same answer is given at our entity-capabilities node (XEP-0115), echoing the node.
+  let info: { revision: number; query: Element; capsNode: string } | undefined;
   router.iq("get", NS_DISCO_INFO, "query", ({ payload }) => {
-    rejectUnknownNode(payload.attrs.node);
     if (info?.revision !== router.discoRevision) {
-      const query = xml(
-        "query",
-        { xmlns: NS_DISCO_INFO },
+      const children = [
         ...router.identities.map((identity) => xml("identity", { ...identity })),
         ...router.features.map((feature) => xml("feature", { var: feature })),
-      );
-      info = { revision: router.discoRevision, query };
+      ];
+      const capsNode = `${CAPS_NODE}#${capsVer(router.identities, router.features)}`;
+      info = {
+        revision: router.discoRevision,
+        query: xml("query", { xmlns: NS_DISCO_INFO }, ...children),
+        capsNode,
+      };
     }
+    const node = payload.attrs.node as unknown;
+    if (node === info.capsNode)
+      return xml("query", { xmlns: NS_DISCO_INFO, node }, ...info.query.children);
+    rejectUnknownNode(node);
     return info.query;
   });
 
@@ -52,7 +60,7 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
   );
 }
 
-/** No service publishes disco nodes yet, so any node is unknown. */
+/** No service publishes disco nodes (besides the capabilities node), so any node is unknown. */
 function rejectUnknownNode(node: unknown): void {
   if (node !== undefined) throw new StanzaError("item-not-found", "no such disco node");
 }

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
 import { pino } from "pino";
 import { installBuiltins } from "../../src/xmpp/builtins.js";
+import { CAPS_NODE, capsVer } from "../../src/xmpp/caps.js";
 import {
   NS_DISCO_INFO,
   NS_DISCO_ITEMS,
@@ -134,6 +135,23 @@ describe("installBuiltins: disco#info", () => {
     const reply = ask("get", xml("query", { xmlns: NS_DISCO_INFO, node: "urn:example:node" }));
     assert.deepEqual(condition(reply), { condition: "item-not-found", type: "cancel" });
     assert.equal(reply.getChild("error")?.getChildText("text", NS_STANZAS), "no such disco node");
+  });
+
+  test("our entity-capabilities node gets the same answer, with the node echoed", () => {
+    const { ask, router } = setup();
+    const plain = ask("get", xml("query", { xmlns: NS_DISCO_INFO }));
+    const node = `${CAPS_NODE}#${capsVer(router.identities, router.features)}`;
+    const reply = ask("get", xml("query", { xmlns: NS_DISCO_INFO, node }));
+    assert.equal(reply.attrs.type, "result", reply.toString());
+    const query = reply.getChild("query", NS_DISCO_INFO)!;
+    assert.equal(query.attrs.node, node);
+    assert.deepEqual(children(query).map(String), children(plain.getChild("query")).map(String));
+  });
+
+  test("a capabilities node with a stale hash gets item-not-found", () => {
+    const { ask } = setup();
+    const reply = ask("get", xml("query", { xmlns: NS_DISCO_INFO, node: `${CAPS_NODE}#stale=` }));
+    assert.equal(condition(reply).condition, "item-not-found");
   });
 
   test("a query for an empty node name gets item-not-found", () => {
