@@ -5,6 +5,7 @@ import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import type { PresenceHub } from "./hub.js";
 import { InCallTracker, type CallChange } from "./in-call.js";
+import { bareOf } from "./stanzas.js";
 
 export const NS_IN_CALL = "urn:concierge:in-call:0";
 
@@ -60,12 +61,12 @@ export class CallFlags {
 
   #onBeat(inbound: Inbound): void {
     const room = this.#memberRoom(inbound);
-    const device = inbound.from.toString();
+    const device = senderOf(inbound);
     const now = this.#now();
     const change =
       inbound.payload.attrs.active === "false"
         ? this.#tracker.hangUp(room, device, now)
-        : this.#tracker.beat(room, inbound.from.bare().toString(), device, now);
+        : this.#tracker.beat(room, bareOf(device), device, now);
     this.#apply([change]);
   }
 
@@ -77,7 +78,7 @@ export class CallFlags {
     }
     const members = this.options.hub.relations.members(room);
     if (!members) throw new StanzaError("item-not-found", `no room ${room} here`);
-    if (!members.has(inbound.from.bare().toString())) {
+    if (!members.has(bareOf(senderOf(inbound)))) {
       throw new StanzaError("forbidden", `you are not in room ${room}`);
     }
     return room;
@@ -114,6 +115,15 @@ export class CallFlags {
     );
     this.#timer.unref();
   }
+}
+
+/**
+ * The sender's address as sent: the hub keys users and devices by it, while @xmpp/jid lowercases
+ * and XEP-0106-escapes local parts (o'brien → o\27brien), which would then match no member.
+ */
+function senderOf(inbound: Inbound): string {
+  inbound.from.toString(); // refuses a missing or malformed address (jid-malformed)
+  return inbound.stanza.attrs.from as string;
 }
 
 function flagElement(room: string, active: boolean) {

@@ -26,7 +26,7 @@ interface HubEvents {
   deviceGone: [user: string, device: string];
   /** A user subscribed to the component's presence, or ended the subscription. */
   contact: [user: string, subscribed: boolean];
-  /** A room or watch was forgotten. */
+  /** A room or watch is forgotten (emitted just before, so listeners can still see its members). */
   forgotten: [key: string];
 }
 
@@ -93,8 +93,9 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   }
 
   forget(key: string): void {
-    this.relations.delete(key);
+    // Emitted first: the in-call flag's last change goes to the room's members.
     this.emit("forgotten", key);
+    this.relations.delete(key);
   }
 
   /** A device seen by a service in one of its rooms (`source` names the room). */

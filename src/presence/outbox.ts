@@ -66,21 +66,27 @@ export class Outbox {
   #enqueue(recipients: string[], build: Build): void {
     if (recipients.length === 0) return;
     this.#queue.push({ recipients, build });
-    this.#pumping ??= this.#pump().finally(() => (this.#pumping = undefined));
+    this.#pumping ??= this.#pump();
   }
 
   async #pump(): Promise<void> {
-    // Let the handler that queued this send its reply first.
-    await new Promise((resolve) => setImmediate(resolve));
-    for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
-      try {
-        for (const to of batch.recipients) {
-          if (this.wire.congested) await this.wire.drained();
-          this.wire.send(batch.build(to));
+    try {
+      // Let the handler that queued this send its reply first.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
+        try {
+          for (const to of batch.recipients) {
+            if (this.wire.congested) await this.wire.drained();
+            this.wire.send(batch.build(to));
+          }
+        } catch (error) {
+          this.log.warn({ err: (error as Error).message }, "notification fan-out stopped");
         }
-      } catch (error) {
-        this.log.warn({ err: (error as Error).message }, "notification fan-out stopped");
       }
+    } finally {
+      // In the same step that finds the queue empty: a `.finally()` callback would run a
+      // microtask later, and a batch queued in between would be left with no pump to send it.
+      this.#pumping = undefined;
     }
   }
 }

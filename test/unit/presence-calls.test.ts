@@ -1,0 +1,515 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import xml, { type Element } from "@xmpp/xml";
+import { pino } from "pino";
+import { CallFlags, NS_IN_CALL } from "../../src/presence/calls.js";
+import type { ContactStore } from "../../src/presence/contacts.js";
+import { PresenceHub } from "../../src/presence/hub.js";
+import type { Wire } from "../../src/presence/outbox.js";
+import { NS_STANZAS } from "../../src/xmpp/namespaces.js";
+import { Router } from "../../src/xmpp/router.js";
+
+const COMPONENT = "presence.example.org";
+const ALICE = "alice@example.org";
+const BOB = "bob@example.org";
+const CAROL = "carol@example.org";
+const MALLORY = "mallory@example.org";
+const ALICE_PHONE = `${ALICE}/phone`;
+const ALICE_LAPTOP = `${ALICE}/laptop`;
+const BOB_PHONE = `${BOB}/phone`;
+const CAROL_PHONE = `${CAROL}/phone`;
+const MALLORY_PHONE = `${MALLORY}/phone`;
+const ROOM = "room@muc.example.org";
+const OTHER_ROOM = "other@muc.example.org";
+const TIMEOUT = 50;
+
+class FakeWire implements Wire {
+  readonly sent: Element[] = [];
+  readonly congested = false;
+  #waiters: Array<() => void> = [];
+
+  send(element: Element): void {
+    this.sent.push(element);
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  take(): Element[] {
+    return this.sent.splice(0);
+  }
+
+  /**
+   * Resolves once something has been sent (at once if something already was). The flags' timer
+   * is unref'd, so a ref'd guard keeps the process alive meanwhile; it is no timing assertion,
+   * only a way to fail instead of hanging if nothing ever comes.
+   */
+  async something(): Promise<void> {
+    if (this.sent.length > 0) return;
+    let guard: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#waiters.push(resolve);
+        guard = setTimeout(() => reject(new Error("nothing was sent")), 10_000);
+      });
+    } finally {
+      clearTimeout(guard);
+    }
+  }
+}
+
+const contacts = {
+  all: () => Promise.resolve([]),
+  add: () => Promise.resolve(),
+  remove: () => Promise.resolve(),
+} as unknown as ContactStore;
+
+interface LogLine {
+  level: number;
+  msg: string;
+}
+
+function setup() {
+  const wire = new FakeWire();
+  const replies: Element[] = [];
+  const lines: LogLine[] = [];
+  const log = pino(
+    { level: "info" },
+    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  );
+  const router = new Router((element) => void replies.push(element), log);
+  const hub = new PresenceHub({ wire, componentJid: COMPONENT, contacts, log });
+  const clock = { now: 0 };
+  const calls = new CallFlags({
+    hub,
+    componentJid: COMPONENT,
+    timeoutMs: TIMEOUT,
+    log,
+    now: () => clock.now,
+  });
+  hub.install(router);
+  calls.install(router);
+  const recorded: string[] = [];
+  calls.addRecorder((room, active) => {
+    recorded.push(`${room} ${active}`);
+    return Promise.resolve();
+  });
+
+  async function receive(...stanzas: Element[]): Promise<void> {
+    for (const stanza of stanzas) router.dispatch(stanza);
+    await flush();
+  }
+
+  async function flush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await hub.outbox.idle();
+  }
+
+  return { wire, replies, lines, router, hub, calls, clock, recorded, receive, flush };
+}
+
+function beat(from: string, room: string | undefined, active?: "true" | "false"): Element {
+  const attrs: Record<string, string> = { xmlns: NS_IN_CALL };
+  if (room !== undefined) attrs.room = room;
+  if (active !== undefined) attrs.active = active;
+  return xml("message", { from, to: COMPONENT, id: "b1" }, xml("in-call", attrs));
+}
+
+function ask(from: string, room: string | undefined): Element {
+  const attrs: Record<string, string> = { xmlns: NS_IN_CALL };
+  if (room !== undefined) attrs.room = room;
+  return xml("iq", { type: "get", id: "q1", from, to: COMPONENT }, xml("in-call", attrs));
+}
+
+/** A headline flag message in short: "to: room active". */
+function describeFlag(element: Element): string {
+  assert.equal(element.name, "message", element.toString());
+  assert.equal(element.attrs.type, "headline");
+  assert.equal(element.attrs.from, COMPONENT);
+  const flag = element.getChild("in-call", NS_IN_CALL);
+  assert.ok(flag, `no in-call flag in ${element.toString()}`);
+  return `${String(element.attrs.to)}: ${String(flag.attrs.room)} ${String(flag.attrs.active)}`;
+}
+
+const flags = (elements: Element[]) => elements.map(describeFlag).sort();
+
+function errorCondition(reply: Element): string {
+  assert.equal(reply.attrs.type, "error", reply.toString());
+  const condition = reply
+    .getChild("error")
+    ?.children.find((child): child is Element => typeof child !== "string");
+  assert.ok(condition, reply.toString());
+  assert.equal(condition.attrs.xmlns, NS_STANZAS);
+  return condition.name;
+}
+
+describe("CallFlags", () => {
+  it("registers its disco feature", () => {
+    const { router, calls } = setup();
+    assert.ok(router.features.includes(NS_IN_CALL));
+    calls.stop();
+  });
+
+  describe("heartbeats", () => {
+    it("two members' beats turn the flag on, and every member device hears of it", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB, CAROL]);
+      // alice has two devices known to the hub, bob one, carol none: her bare JID gets a copy.
+      hub.seenIn(ROOM, ALICE_PHONE, { show: "online", idle: false });
+      hub.seenIn(ROOM, ALICE_LAPTOP, { show: "online", idle: false });
+      hub.seenIn(ROOM, BOB_PHONE, { show: "online", idle: false });
+      await hub.outbox.idle();
+      wire.take();
+
+      await receive(beat(ALICE_PHONE, ROOM));
+      assert.deepEqual(wire.take(), [], "one user is no call");
+      assert.deepEqual(recorded, []);
+
+      await receive(beat(BOB_PHONE, ROOM));
+      assert.deepEqual(flags(wire.take()), [
+        `${ALICE_LAPTOP}: ${ROOM} true`,
+        `${ALICE_PHONE}: ${ROOM} true`,
+        `${BOB_PHONE}: ${ROOM} true`,
+        `${CAROL}: ${ROOM} true`,
+      ]);
+      assert.deepEqual(recorded, [`${ROOM} true`]);
+
+      // More beats while the call goes on change nothing.
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM, "true"));
+      assert.deepEqual(wire.sent, []);
+      assert.deepEqual(recorded, [`${ROOM} true`]);
+      calls.stop();
+    });
+
+    it("beats are never answered", async () => {
+      const { hub, replies, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM), beat(BOB_PHONE, ROOM, "false"));
+      assert.deepEqual(replies, []);
+      calls.stop();
+    });
+
+    it("active=false hangs up: the flag goes off", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      await receive(beat(BOB_PHONE, ROOM, "false"));
+      assert.deepEqual(flags(wire.sent), [`${ALICE}: ${ROOM} false`, `${BOB}: ${ROOM} false`]);
+      assert.deepEqual(recorded, [`${ROOM} true`, `${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("two devices of one user make no call", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(ALICE_LAPTOP, ROOM));
+      assert.deepEqual(wire.sent, []);
+      assert.deepEqual(recorded, []);
+      calls.stop();
+    });
+
+    it("rooms are independent", async () => {
+      const { hub, wire, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      hub.setRoom(OTHER_ROOM, [ALICE, CAROL]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(CAROL_PHONE, OTHER_ROOM));
+      assert.deepEqual(wire.sent, []);
+      await receive(beat(ALICE_PHONE, OTHER_ROOM));
+      assert.deepEqual(flags(wire.sent), [
+        `${ALICE}: ${OTHER_ROOM} true`,
+        `${CAROL}: ${OTHER_ROOM} true`,
+      ]);
+      calls.stop();
+    });
+  });
+
+  describe("addresses", () => {
+    // The hub keys users and devices by the addresses as sent; @xmpp/jid would escape the
+    // apostrophe (o\27brien) and lowercase, and then match no member and no device.
+    const OBRIEN = "o'brien@example.org";
+    const OBRIEN_DESK = `${OBRIEN}/desk`;
+
+    it("a member whose local part has a character XEP-0106 escapes may beat and ask", async () => {
+      const { hub, wire, replies, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [OBRIEN, BOB]);
+      await receive(beat(OBRIEN_DESK, ROOM), beat(BOB_PHONE, ROOM), ask(OBRIEN_DESK, ROOM));
+      assert.equal(replies.length, 1, replies.map(String).join("\n"));
+      assert.equal(replies[0]?.attrs.type, "result");
+      assert.equal(replies[0]?.getChild("in-call", NS_IN_CALL)?.attrs.active, "true");
+      assert.deepEqual(flags(wire.sent), [`${BOB}: ${ROOM} true`, `${OBRIEN}: ${ROOM} true`]);
+      assert.deepEqual(recorded, [`${ROOM} true`]);
+      calls.stop();
+    });
+
+    it("that member's device going away in the hub ends the call", async () => {
+      const { hub, wire, receive, calls } = setup();
+      hub.setRoom(ROOM, [OBRIEN, BOB]);
+      await receive(xml("presence", { from: OBRIEN_DESK, to: COMPONENT }));
+      await receive(beat(OBRIEN_DESK, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      await receive(xml("presence", { from: OBRIEN_DESK, to: COMPONENT, type: "unavailable" }));
+      assert.deepEqual(flags(wire.sent), [`${BOB}: ${ROOM} false`, `${OBRIEN}: ${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("a beat without a from address is refused without a reply", async () => {
+      const { hub, wire, replies, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      const stanza = beat(ALICE_PHONE, ROOM);
+      delete stanza.attrs.from;
+      await receive(stanza, beat(BOB_PHONE, ROOM));
+      assert.deepEqual(replies, []);
+      assert.deepEqual(wire.sent, []);
+      calls.stop();
+    });
+  });
+
+  describe("the iq", () => {
+    it("answers with the room's flag", async () => {
+      const { hub, replies, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(ask(ALICE_PHONE, ROOM));
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      await receive(ask(ALICE_PHONE, ROOM));
+      assert.equal(replies.length, 2);
+      for (const [i, active] of ["false", "true"].entries()) {
+        const reply = replies[i]!;
+        assert.equal(reply.attrs.type, "result");
+        assert.equal(reply.attrs.to, ALICE_PHONE);
+        assert.equal(reply.attrs.id, "q1");
+        assert.deepEqual(reply.getChild("in-call", NS_IN_CALL)?.attrs, {
+          xmlns: NS_IN_CALL,
+          room: ROOM,
+          active,
+        });
+      }
+      calls.stop();
+    });
+  });
+
+  describe("errors", () => {
+    const cases: Array<[from: string, room: string | undefined, condition: string]> = [
+      [ALICE_PHONE, undefined, "bad-request"],
+      [ALICE_PHONE, "", "bad-request"],
+      [ALICE_PHONE, "unknown@muc.example.org", "item-not-found"],
+      [MALLORY_PHONE, ROOM, "forbidden"],
+    ];
+
+    for (const kind of ["message", "iq"] as const) {
+      for (const [from, room, condition] of cases) {
+        it(`${kind} from ${from} with room ${JSON.stringify(room)}: ${condition}`, async () => {
+          const { hub, wire, replies, recorded, receive, calls } = setup();
+          hub.setRoom(ROOM, [ALICE, BOB]);
+          await receive(kind === "message" ? beat(from, room) : ask(from, room));
+          assert.equal(replies.length, 1);
+          const reply = replies[0]!;
+          assert.equal(reply.name, kind);
+          assert.equal(reply.attrs.to, from);
+          assert.equal(reply.attrs.from, COMPONENT);
+          assert.equal(errorCondition(reply), condition);
+          assert.deepEqual(wire.sent, []);
+          assert.deepEqual(recorded, []);
+          calls.stop();
+        });
+      }
+    }
+
+    it("errors are stanzas, not log lines", async () => {
+      const { hub, replies, lines, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(MALLORY_PHONE, ROOM), ask(MALLORY_PHONE, undefined));
+      assert.equal(replies.length, 2);
+      assert.deepEqual(lines, []);
+      calls.stop();
+    });
+    it("a refused beat does not count towards a call", async () => {
+      const { hub, wire, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(MALLORY_PHONE, ROOM));
+      assert.deepEqual(wire.sent, []);
+      calls.stop();
+    });
+  });
+
+  describe("recorders", () => {
+    it("every recorder is called with each change", async () => {
+      const { hub, calls, recorded, receive } = setup();
+      const second: Array<[string, boolean]> = [];
+      calls.addRecorder((room, active) => {
+        second.push([room, active]);
+        return Promise.resolve();
+      });
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(
+        beat(ALICE_PHONE, ROOM),
+        beat(BOB_PHONE, ROOM),
+        beat(ALICE_PHONE, ROOM, "false"),
+      );
+      assert.deepEqual(recorded, [`${ROOM} true`, `${ROOM} false`]);
+      assert.deepEqual(second, [
+        [ROOM, true],
+        [ROOM, false],
+      ]);
+      calls.stop();
+    });
+
+    it("a failing recorder is logged and does not stop the broadcast or the others", async () => {
+      const { hub, calls, wire, recorded, lines, receive } = setup();
+      const order: string[] = [];
+      // Registered after the setup's recorder; another one follows it.
+      calls.addRecorder(() => {
+        order.push("failing");
+        return Promise.reject(new Error("database down"));
+      });
+      calls.addRecorder(() => {
+        order.push("last");
+        return Promise.resolve();
+      });
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      assert.deepEqual(recorded, [`${ROOM} true`]);
+      assert.deepEqual(order, ["failing", "last"]);
+      assert.equal(wire.sent.length, 2);
+      const errors = lines.filter((line) => line.level === 50);
+      assert.deepEqual(
+        errors.map((line) => line.msg),
+        ["could not record the in-call flag"],
+      );
+      calls.stop();
+    });
+  });
+
+  describe("devices and rooms going away", () => {
+    it("a device gone from the hub leaves every call it was in", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      hub.setRoom(OTHER_ROOM, [ALICE, CAROL]);
+      await receive(
+        beat(ALICE_PHONE, ROOM),
+        beat(BOB_PHONE, ROOM),
+        beat(ALICE_PHONE, OTHER_ROOM),
+        beat(CAROL_PHONE, OTHER_ROOM),
+      );
+      wire.take();
+      recorded.length = 0;
+
+      hub.dropDevice(ALICE_PHONE); // e.g. an error showed the phone is offline
+      await hub.outbox.idle();
+      assert.deepEqual(flags(wire.sent), [
+        `${ALICE}: ${OTHER_ROOM} false`,
+        `${ALICE}: ${ROOM} false`,
+        `${BOB}: ${ROOM} false`,
+        `${CAROL}: ${OTHER_ROOM} false`,
+      ]);
+      assert.deepEqual(recorded, [`${OTHER_ROOM} false`, `${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("unavailable presence from a device in a call turns the flag off", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(xml("presence", { from: BOB_PHONE, to: COMPONENT }));
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      await receive(xml("presence", { from: BOB_PHONE, to: COMPONENT, type: "unavailable" }));
+      assert.deepEqual(flags(wire.sent), [`${ALICE}: ${ROOM} false`, `${BOB}: ${ROOM} false`]);
+      assert.deepEqual(recorded, [`${ROOM} true`, `${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("another device of the same user going away keeps the call", async () => {
+      const { hub, wire, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      hub.dropDevice(ALICE_LAPTOP);
+      await hub.outbox.idle();
+      assert.deepEqual(wire.sent, []);
+      calls.stop();
+    });
+
+    it("a forgotten room's flag goes off, to every member, and is recorded", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB, CAROL]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      hub.forget(ROOM);
+      await hub.outbox.idle();
+      assert.deepEqual(flags(wire.sent), [
+        `${ALICE}: ${ROOM} false`,
+        `${BOB}: ${ROOM} false`,
+        `${CAROL}: ${ROOM} false`,
+      ]);
+      assert.deepEqual(recorded, [`${ROOM} true`, `${ROOM} false`]);
+      assert.equal(hub.relations.has(ROOM), false, "the room is still forgotten");
+      calls.stop();
+    });
+
+    it("a forgotten room without a call sends nothing", async () => {
+      const { hub, wire, recorded, receive, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM));
+      hub.forget(ROOM);
+      await hub.outbox.idle();
+      assert.deepEqual(wire.sent, []);
+      assert.deepEqual(recorded, []);
+      calls.stop();
+    });
+  });
+
+  describe("expiry", () => {
+    it("the flag goes off when the beats are older than the timeout, on the timer", async () => {
+      const { hub, wire, recorded, receive, clock, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      clock.now = 1_000;
+      await receive(beat(ALICE_PHONE, ROOM));
+      clock.now = 1_010;
+      await receive(beat(BOB_PHONE, ROOM));
+      wire.take();
+
+      // The timer fires after about TIMEOUT real ms; the clock says the beats have expired.
+      clock.now = 1_010 + TIMEOUT;
+      await wire.something();
+      await hub.outbox.idle();
+      assert.deepEqual(flags(wire.sent), [`${ALICE}: ${ROOM} false`, `${BOB}: ${ROOM} false`]);
+      assert.deepEqual(recorded, [`${ROOM} true`, `${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("nothing expires while the injected clock says the beats are fresh", async () => {
+      const { hub, wire, receive, clock, calls } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      clock.now = 5;
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      // Real time passes (the timer fires and re-arms), the clock does not move.
+      await new Promise((resolve) => setTimeout(resolve, 3 * TIMEOUT));
+      assert.deepEqual(wire.sent, []);
+      // The flag is still on.
+      clock.now = 5 + TIMEOUT - 1;
+      await receive(beat(BOB_PHONE, ROOM));
+      assert.deepEqual(wire.sent, []);
+      // Only once the clock moves past both beats does the flag go off (alice's beat at 5).
+      clock.now = 5 + TIMEOUT;
+      await wire.something();
+      await hub.outbox.idle();
+      assert.deepEqual(flags(wire.sent), [`${ALICE}: ${ROOM} false`, `${BOB}: ${ROOM} false`]);
+      calls.stop();
+    });
+
+    it("stop() cancels the timer", async () => {
+      const { hub, wire, receive, clock, calls, recorded } = setup();
+      hub.setRoom(ROOM, [ALICE, BOB]);
+      await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+      wire.take();
+      calls.stop();
+      clock.now = 10 * TIMEOUT;
+      await new Promise((resolve) => setTimeout(resolve, 3 * TIMEOUT));
+      assert.deepEqual(wire.sent, []);
+      assert.deepEqual(recorded, [`${ROOM} true`]);
+    });
+  });
+});
