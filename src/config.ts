@@ -72,6 +72,15 @@ export const ConfigSchema = z.strictObject({
       max_tasks: integer(1, 100_000).default(1_000),
     })
     .optional(),
+  olpc: z
+    .strictObject({
+      enabled: flag().default(true),
+      max_properties: integer(1, 1_000).default(32),
+      max_value_bytes: integer(1, 65_536).default(4_096),
+      max_view_size: integer(1, 10_000).default(100),
+      max_page_size: integer(1, 10_000).default(50),
+    })
+    .optional(),
   roompool: z
     .strictObject({
       enabled: flag().default(true),

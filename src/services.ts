@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
 import { neercService } from "./neerc/service.js";
+import { olpcService } from "./olpc/service.js";
 import { roomPoolService } from "./roompool/service.js";
 import type { Service } from "./service.js";
 
@@ -7,6 +8,7 @@ import type { Service } from "./service.js";
 export function buildServices(config: Config): Service[] {
   const services: Service[] = [];
   if (config.neerc?.enabled) services.push(neercService(config.neerc));
+  if (config.olpc?.enabled) services.push(olpcService(config.olpc));
   if (config.roompool?.enabled) services.push(roomPoolService(config.roompool));
   return services;
 }

@@ -1,7 +1,7 @@
 import xml from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { Router } from "../xmpp/router.js";
-import type { Inbound } from "../xmpp/stanza.js";
+import { senderOf, type Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import type { PresenceHub } from "./hub.js";
 import { InCallTracker, type CallChange } from "./in-call.js";
@@ -121,11 +121,6 @@ export class CallFlags {
  * The sender's address as sent: the hub keys users and devices by it, while @xmpp/jid lowercases
  * and XEP-0106-escapes local parts (o'brien → o\27brien), which would then match no member.
  */
-function senderOf(inbound: Inbound): string {
-  inbound.from.toString(); // refuses a missing or malformed address (jid-malformed)
-  return inbound.stanza.attrs.from as string;
-}
-
 function flagElement(room: string, active: boolean) {
   return xml("in-call", { xmlns: NS_IN_CALL, room, active: String(active) });
 }

@@ -74,6 +74,11 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     }
   }
 
+  /** Sends the component's available presence to users a service knows (it restarted). */
+  greet(users: Iterable<string>): void {
+    for (const user of users) this.#sendOwnPresence(user, undefined);
+  }
+
   /** Tells subscribed users the component is going away (at shutdown). */
   async farewell(): Promise<void> {
     for (const user of await this.#contacts.all()) this.#sendOwnPresence(user, "unavailable");
@@ -87,9 +92,11 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     this.#grant(this.relations.setGroup(key, members));
   }
 
-  /** A one-way watch: `viewer` sees `targets` (an OLPC result set or view). */
-  setWatch(key: string, viewer: string, targets: Iterable<string>): void {
-    this.#grant(this.relations.set(key, [viewer], targets));
+  /** A one-way watch: the viewers see `targets` (an OLPC result set or view). */
+  setWatch(key: string, viewers: string | Iterable<string>, targets: Iterable<string>): void {
+    this.#grant(
+      this.relations.set(key, typeof viewers === "string" ? [viewers] : viewers, targets),
+    );
   }
 
   forget(key: string): void {

@@ -25,6 +25,16 @@ export class Inbound {
   }
 }
 
+/**
+ * The sender's address exactly as the server wrote it, after checking it parses (a missing or
+ * malformed one is jid-malformed). Parsing lowercases and escapes; services key users by the
+ * address as sent, so that every part of the daemon agrees on who someone is.
+ */
+export function senderOf(inbound: Inbound): string {
+  void inbound.from;
+  return inbound.stanza.attrs.from as string;
+}
+
 export function parseJid(value: unknown, what: string): JID {
   if (typeof value !== "string" || value === "") {
     throw new StanzaError("jid-malformed", `missing '${what}' address`);

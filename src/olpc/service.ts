@@ -1,0 +1,304 @@
+import xml, { type Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { PresenceHub } from "../presence/hub.js";
+import { readPresence } from "../presence/stanzas.js";
+import type { Service, ServiceContext } from "../service.js";
+import { senderOf, type Inbound } from "../xmpp/stanza.js";
+import { answerQuery } from "./handlers.js";
+import { ActivityIndex, type IndexEvent } from "./index.js";
+import { Inspector } from "./inspector.js";
+import { DEFAULT_LIMITS, type OlpcLimits } from "./limits.js";
+import type { Activity } from "./model.js";
+import {
+  GADGET_FEATURES,
+  GADGET_IDENTITY,
+  NS_ACTIVITY,
+  NS_ACTIVITY_PROPS,
+  NS_BUDDY,
+  NS_BUDDY_PROPS,
+  NS_CURRENT_ACTIVITY,
+  NS_MUC_USER,
+  NS_PUBSUB_EVENT,
+  PEP_NODES,
+  notifyFeature,
+} from "./namespaces.js";
+import { plan, planPresence, type Notice, type World } from "./notices.js";
+import { parseCurrentActivity } from "./pep.js";
+import { findProperty, parseProperties } from "./properties.js";
+import { noticeMessage } from "./replies.js";
+import { parseMessage, type InboundItem } from "./ingest.js";
+import { OlpcStore } from "./store.js";
+import { Watchers, type Watch } from "./watchers.js";
+
+type OlpcConfig = NonNullable<Config["olpc"]>;
+
+/**
+ * The OLPC activity and buddy index ("Gadget"): the wiki draft's queries with RSM and result-set
+ * notifications, and Telepathy Gabble's views, from the component JID. Data comes from PEP
+ * (laptops that publish to us), from messages, and from the activity rooms we are invited into.
+ */
+export function olpcService(settings: OlpcConfig): Service {
+  const limits: OlpcLimits = {
+    ...DEFAULT_LIMITS,
+    maxProperties: settings.max_properties,
+    maxValueBytes: settings.max_value_bytes,
+    maxViewSize: settings.max_view_size,
+    maxPageSize: settings.max_page_size,
+  };
+  let store: OlpcStore;
+  let index: ActivityIndex;
+  let inspector: Inspector;
+  let hub: PresenceHub;
+  let log: Logger;
+  let componentJid: string;
+  const watchers = new Watchers();
+
+  const world: World = {
+    visible: (activity) => !isPrivate(activity),
+    online: (jid) => hub.combined(jid) !== "offline",
+    buddyProperties: (jid) => index.buddies.get(jid)?.properties,
+  };
+
+  function send(notices: Notice[]): void {
+    for (const { device, payload } of notices) {
+      hub.outbox.toDevice(device, (to) => noticeMessage(componentJid, to, payload));
+    }
+  }
+
+  /** Who sees whose presence: a watcher sees the buddies it watches and activities' members. */
+  function refreshRelations(target: Watch["target"], item: string): void {
+    const key = `olpc ${target} ${item}`;
+    const viewers = new Set(watchers.containing(target, item).map((w) => w.viewer));
+    if (viewers.size === 0) return hub.forget(key);
+    const targets = target === "buddy" ? [item] : (index.activities.get(item)?.participants ?? []);
+    hub.setWatch(key, viewers, targets);
+  }
+
+  function refreshWatch(watch: Watch): void {
+    for (const item of watch.items) refreshRelations(watch.target, item);
+  }
+
+  function open(watch: Watch): void {
+    const previous = watchers.open(watch);
+    if (previous) refreshWatch(previous);
+    refreshWatch(watch);
+  }
+
+  async function apply(events: IndexEvent[]): Promise<void> {
+    for (const event of events) {
+      const before = event.kind === "buddy-removed" ? watchers.containing("buddy", event.jid) : [];
+      send(plan(event, watchers, world));
+      if (event.kind === "buddy-changed") refreshRelations("buddy", event.buddy.jid);
+      else if (event.kind === "buddy-removed") for (const w of before) refreshWatch(w);
+      else {
+        refreshRelations("activity", event.activity.id);
+        followRoom(event.activity, event.kind === "activity-closed");
+      }
+    }
+    // A change may lead to more: an activity whose room we are in takes its occupants.
+    for (const event of events) {
+      if (event.kind !== "activity-added" || !inspector.has(event.activity.room)) continue;
+      await apply(
+        await index.setParticipants(event.activity.id, inspector.participants(event.activity.room)),
+      );
+    }
+  }
+
+  /** An activity's room is a presence group (its members see each other, may keep a call). */
+  function followRoom(activity: Activity, closed: boolean): void {
+    const key = activity.room || `olpc activity ${activity.id}`;
+    if (closed) {
+      hub.forget(key);
+      if (inspector.has(activity.room)) {
+        inspector.leave(activity.room);
+        void store.removeRoom(activity.room).catch(logFailure("forget the room"));
+      }
+    } else hub.setRoom(key, activity.participants);
+  }
+
+  async function onMessage(inbound: Inbound): Promise<void> {
+    const sender = senderOf(inbound);
+    const device = sender;
+    const user = sender.split("/")[0] as string;
+    const single = xml("message", { ...inbound.stanza.attrs }, inbound.payload);
+    for (const item of parseMessage(single, limits)) {
+      await apply(await ingest(item, user, device, inbound.stanza));
+    }
+  }
+
+  async function ingest(
+    item: InboundItem,
+    user: string,
+    device: string,
+    stanza: Element,
+  ): Promise<IndexEvent[]> {
+    switch (item.kind) {
+      case "close": {
+        const closed = watchers.close(device, item.target, item.viewId);
+        if (closed) refreshWatch(closed);
+        return [];
+      }
+      case "activity-properties": {
+        const { id, room, properties } = item.update;
+        const from = stanza.attrs.type === "groupchat" ? undefined : user;
+        return index.setActivityProperties({ id, room }, properties, from);
+      }
+      case "draft-membership": {
+        const ref = {
+          ...(item.activity !== undefined ? { id: item.activity } : {}),
+          ...(item.room !== undefined ? { room: item.room } : {}),
+        };
+        return item.change === "joined" ? index.join(ref, user) : index.leave(ref, user);
+      }
+      case "pep":
+        return ingestPep(item.update, user);
+      case "muc-invite": {
+        const password = stanza.getChild("x", NS_MUC_USER)?.getChildText("password") ?? undefined;
+        inspector.join(item.invite.room, password);
+        await store.addRoom(item.invite.room, item.invite.inviter ?? user);
+        return [];
+      }
+      case "uninvite":
+        return [];
+    }
+  }
+
+  async function ingestPep(
+    update: Extract<InboundItem, { kind: "pep" }>["update"],
+    user: string,
+  ): Promise<IndexEvent[]> {
+    switch (update.kind) {
+      case "buddy-properties":
+        return index.updateBuddy(user, { properties: update.properties });
+      case "current-activity":
+        return index.updateBuddy(user, { currentActivity: update.currentActivity ?? null });
+      case "nick":
+        return update.nick === undefined ? [] : index.updateBuddy(user, { alias: update.nick });
+      case "activities": {
+        const events: IndexEvent[] = [];
+        for (const ref of update.activities) events.push(...(await index.join(ref, user)));
+        return events;
+      }
+      case "activity-properties": {
+        const events: IndexEvent[] = [];
+        for (const { id, room, properties } of update.activities) {
+          events.push(...(await index.setActivityProperties({ id, room }, properties, user)));
+        }
+        return events;
+      }
+    }
+  }
+
+  async function onRoomPresence(inbound: Inbound): Promise<void> {
+    const seen = inspector.read(inbound.stanza);
+    if (!seen) return;
+    if (seen.realJid?.includes("/")) {
+      const event = readPresence(seen.stanza);
+      hub.seenIn(seen.room, seen.realJid, event?.kind === "available" ? event.report : "left");
+    }
+    const activity = index.activityByRoom(seen.room);
+    if (activity)
+      await apply(await index.setParticipants(activity.id, inspector.participants(seen.room)));
+  }
+
+  const logFailure = (what: string) => (error: unknown) =>
+    log.warn({ err: (error as Error).message }, `could not ${what}`);
+
+  return {
+    name: "olpc",
+
+    install(context: ServiceContext) {
+      const { router, db, link, config, presence } = context;
+      log = context.log;
+      hub = presence.hub;
+      componentJid = config.component.jid;
+      store = new OlpcStore(db);
+      index = new ActivityIndex(store);
+      inspector = new Inspector(link, componentJid, log);
+
+      router.identity({ ...GADGET_IDENTITY });
+      router.feature(...GADGET_FEATURES, ...PEP_NODES.map(notifyFeature));
+
+      const query = (request: Inbound) =>
+        answerQuery(
+          {
+            index,
+            limits,
+            random: Math.random,
+            visibleActivities: () => [...index.activities.values()].filter((a) => world.visible(a)),
+            onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
+            buddyProperties: (jid) => world.buddyProperties(jid),
+            open,
+          },
+          request,
+        );
+      router.iq("get", NS_ACTIVITY, "query", query);
+      router.iq("get", NS_ACTIVITY, "view", query);
+      router.iq("get", NS_BUDDY, "query", query);
+      router.iq("get", NS_BUDDY, "buddy", query);
+      router.iq("get", NS_BUDDY, "view", query);
+
+      // Direct updates from a laptop that does not publish through PEP.
+      router.iq("set", NS_BUDDY_PROPS, "properties", async (request) => {
+        const user = senderOf(request).split("/")[0] as string;
+        const properties = parseProperties(request.payload, limits);
+        await apply(await index.updateBuddy(user, { properties }));
+      });
+      router.iq("set", NS_CURRENT_ACTIVITY, "activity", async (request) => {
+        const user = senderOf(request).split("/")[0] as string;
+        const currentActivity = parseCurrentActivity(request.payload, limits) ?? null;
+        await apply(await index.updateBuddy(user, { currentActivity }));
+      });
+      router.message(NS_BUDDY_PROPS, async (inbound) => {
+        const user = senderOf(inbound).split("/")[0] as string;
+        const properties = parseProperties(inbound.payload, limits);
+        await apply(await index.updateBuddy(user, { properties }));
+      });
+      for (const ns of [NS_ACTIVITY, NS_BUDDY, NS_ACTIVITY_PROPS, NS_PUBSUB_EVENT, NS_MUC_USER]) {
+        router.message(ns, onMessage);
+      }
+      router.presence(NS_MUC_USER, onRoomPresence);
+
+      hub.on("deviceGone", (_user, device) => {
+        for (const watch of watchers.dropDevice(device)) refreshWatch(watch);
+      });
+      hub.on("change", ({ user, current, previous }) => {
+        if ((current === "offline") === (previous === "offline")) return;
+        send(planPresence(index.buddies.get(user), user, watchers, world));
+        refreshRelations("buddy", user);
+        if (current === "offline") {
+          void index.leaveAll(user).then(apply).catch(logFailure("apply a departure"));
+        }
+      });
+      hub.on("contact", (user, subscribed) => {
+        if (!subscribed) void index.removeBuddy(user).then(apply).catch(logFailure("unpublish"));
+      });
+      presence.calls.addRecorder((room, active) => store.setInCall(room, active));
+
+      link.on("offline", () => inspector.reset());
+      link.on("online", () => {
+        hub.greet(index.buddies.keys());
+        void store
+          .rooms()
+          .then((rooms) => rooms.forEach((room) => inspector.join(room)))
+          .catch(logFailure("rejoin activity rooms"));
+      });
+    },
+
+    async start() {
+      await index.load();
+      for (const activity of index.activities.values()) followRoom(activity, false);
+    },
+
+    async stop() {
+      await index.idle();
+    },
+  };
+}
+
+/** Hidden from queries and views: an activity whose bool `private` property is true. */
+function isPrivate(activity: Activity): boolean {
+  const flag = findProperty(activity.properties, "private");
+  return flag?.type === "bool" && flag.value === "1";
+}

@@ -1,0 +1,106 @@
+import type { ActivityCriteria, BuddyCriteria } from "./match.js";
+import type { ViewTarget } from "./requests.js";
+
+/**
+ * A result set (the draft: one per querier and kind, replaced by the next query) or a view
+ * (Gabble: many per client, by id, until closed). Either belongs to one device and holds the ids
+ * of the activities or the JIDs of the buddies it contains.
+ */
+export interface Watch {
+  device: string;
+  viewer: string;
+  target: ViewTarget;
+  /** The draft's result set, or a view with this id. */
+  viewId: string | undefined;
+  activityCriteria?: ActivityCriteria;
+  buddyCriteria?: BuddyCriteria;
+  /** Views only: the most items it may hold; a random view gets no new items. */
+  size: number;
+  random: boolean;
+  items: Set<string>;
+}
+
+const watchKey = (target: ViewTarget, viewId: string | undefined) =>
+  viewId === undefined ? `draft ${target}` : `view ${target} ${viewId}`;
+const itemKey = (target: ViewTarget, item: string) => `${target} ${item}`;
+
+/** Every open result set and view, indexed by device and by the items they contain. */
+export class Watchers {
+  readonly #byDevice = new Map<string, Map<string, Watch>>();
+  readonly #byItem = new Map<string, Set<Watch>>();
+  readonly #views: Record<ViewTarget, Set<Watch>> = { activity: new Set(), buddy: new Set() };
+
+  /** Opens a watch, replacing the device's watch of the same kind and id; returns the old one. */
+  open(watch: Watch): Watch | undefined {
+    let watches = this.#byDevice.get(watch.device);
+    if (!watches) this.#byDevice.set(watch.device, (watches = new Map<string, Watch>()));
+    const key = watchKey(watch.target, watch.viewId);
+    const previous = watches.get(key);
+    if (previous) this.#unindex(previous);
+    watches.set(key, watch);
+    for (const item of watch.items) this.#link(watch, item);
+    if (watch.viewId !== undefined) this.#views[watch.target].add(watch);
+    return previous;
+  }
+
+  close(device: string, target: ViewTarget, viewId: string | undefined): Watch | undefined {
+    const watches = this.#byDevice.get(device);
+    const key = watchKey(target, viewId);
+    const watch = watches?.get(key);
+    if (!watches || !watch) return undefined;
+    watches.delete(key);
+    if (watches.size === 0) this.#byDevice.delete(device);
+    this.#unindex(watch);
+    return watch;
+  }
+
+  /** The device went offline: every watch it had is closed and returned. */
+  dropDevice(device: string): Watch[] {
+    const watches = [...(this.#byDevice.get(device)?.values() ?? [])];
+    for (const watch of watches) this.close(device, watch.target, watch.viewId);
+    return watches;
+  }
+
+  containing(target: ViewTarget, item: string): Watch[] {
+    return [...(this.#byItem.get(itemKey(target, item)) ?? [])];
+  }
+
+  /** Every open view of one kind (candidates for an item that starts to match). */
+  views(target: ViewTarget): Iterable<Watch> {
+    return this.#views[target];
+  }
+
+  add(watch: Watch, item: string): void {
+    watch.items.add(item);
+    this.#link(watch, item);
+  }
+
+  remove(watch: Watch, item: string): void {
+    watch.items.delete(item);
+    const key = itemKey(watch.target, item);
+    const set = this.#byItem.get(key);
+    set?.delete(watch);
+    if (set?.size === 0) this.#byItem.delete(key);
+  }
+
+  get deviceCount(): number {
+    return this.#byDevice.size;
+  }
+
+  #link(watch: Watch, item: string): void {
+    const key = itemKey(watch.target, item);
+    let set = this.#byItem.get(key);
+    if (!set) this.#byItem.set(key, (set = new Set<Watch>()));
+    set.add(watch);
+  }
+
+  #unindex(watch: Watch): void {
+    for (const item of [...watch.items]) {
+      const key = itemKey(watch.target, item);
+      const set = this.#byItem.get(key);
+      set?.delete(watch);
+      if (set?.size === 0) this.#byItem.delete(key);
+    }
+    this.#views[watch.target].delete(watch);
+  }
+}
