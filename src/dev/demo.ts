@@ -41,6 +41,7 @@ export async function runDemo(): Promise<number> {
     database: { url: databaseUrl },
     log: { level: "info" },
     neerc: { muc_service: prosody.mucDomain },
+    olpc: {},
     roompool: {
       service: prosody.service,
       jid: `${bot.username}@${prosody.domain}`,
@@ -69,6 +70,8 @@ Room pool: 3 rooms ready in table roompool_rooms; claim one with
   psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
 NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
 and the others members; then the NEERC clients can use ${jid}.
+OLPC index: laptops (and the draft's clients) query ${jid}; presence sent to ${jid} is combined
+across each user's devices and shown to the people they share a room or a result set with.
 Ctrl-C stops the demo.
 
 `);

@@ -161,14 +161,14 @@ describe("the seed's examples, as written", () => {
     assert.equal(activity!.attrs.room, room("abcde123"));
     const props = activity!.getChild("properties", NS_AP)!.getChildren("property");
     assert.deepEqual(
-      props.map((p) => [p.attrs.type, p.attrs.name, p.text()]),
+      props.map((p) => [String(p.attrs.type), String(p.attrs.name), p.text()]),
       [
         ["str", "tags", "news"],
         ["str", "type", "org.laptop.Connect"],
       ],
     );
     assert.deepEqual(
-      activity!.getChildren("buddy").map((b) => b.attrs.jid),
+      activity!.getChildren("buddy").map((b) => String(b.attrs.jid)),
       ["host@localhost"],
     );
   });
@@ -179,7 +179,7 @@ describe("the seed's examples, as written", () => {
       xml("query", { xmlns: NS_A }, xml("activity", { id: "abcde123" })),
     );
     assert.deepEqual(
-      activitiesIn(reply).map((a) => a.attrs.id),
+      activitiesIn(reply).map((a) => String(a.attrs.id)),
       ["abcde123"],
     );
     const none = await ask("joe", xml("query", { xmlns: NS_A }, xml("activity", { id: "nope" })));
@@ -204,7 +204,7 @@ describe("the seed's examples, as written", () => {
       wrapped
         .getChild("query")!
         .getChildren("buddy")
-        .map((b) => b.attrs.jid),
+        .map((b) => String(b.attrs.jid)),
       ["bob@localhost"],
     );
   });
@@ -293,7 +293,7 @@ describe("notifications follow each client's result sets and views", () => {
       ),
     );
     assert.deepEqual(
-      activitiesIn(view1, "view").map((a) => a.attrs.id),
+      activitiesIn(view1, "view").map((a) => String(a.attrs.id)),
       ["abcde123"],
     );
     const view2 = await ask(
@@ -304,7 +304,7 @@ describe("notifications follow each client's result sets and views", () => {
       view2
         .getChild("view")!
         .getChildren("buddy")
-        .map((b) => b.attrs.jid),
+        .map((b) => String(b.attrs.jid)),
       ["bob@localhost"],
     );
     client("joe").received.length = 0;
