@@ -329,7 +329,11 @@ describe("notifications follow each client's result sets and views", () => {
       "gabble told of change and join",
     );
     await tell("bob", xml("activity", { xmlns: NS_A, activity: "abcde123" }, xml("left")));
-    await until(() => notices("joe").length, (n) => n >= 3, "joe told bob left");
+    await until(
+      () => notices("joe").length,
+      (n) => n >= 3,
+      "joe told bob left",
+    );
     await tell("host", xml("activity", { xmlns: NS_A, activity: "abcde123" }, xml("left")));
     await until(
       () => notices("joe").length,
