@@ -157,7 +157,8 @@ export class PresenceHub extends EventEmitter<HubEvents> {
         this.#answerProbe(from, user, stanza.attrs.to as string | undefined);
         return;
       case "subscription":
-        await this.#onSubscription(user, event.type);
+        // Only the component itself takes subscriptions; mirror JIDs are not contacts.
+        if (stanza.attrs.to === this.#componentJid) await this.#onSubscription(user, event.type);
         return;
     }
   }
