@@ -99,6 +99,20 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     );
   }
 
+  /** One more reason for `viewer` to see the targets of `key` (created with `targets`). */
+  addViewer(key: string, viewer: string, targets: Iterable<string>): void {
+    this.#grant(this.relations.addViewer(key, viewer, targets));
+  }
+
+  removeViewer(key: string, viewer: string): void {
+    this.relations.removeViewer(key, viewer);
+  }
+
+  /** New targets for the viewers of `key`, if anyone views it. */
+  setTargets(key: string, targets: Iterable<string>): void {
+    this.#grant(this.relations.setTargets(key, targets));
+  }
+
   forget(key: string): void {
     // Emitted first: the in-call flag's last change goes to the room's members.
     this.emit("forgotten", key);

@@ -312,3 +312,48 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe("Relations built viewer by viewer", () => {
+  it("counts reasons per viewer and grants each pair once", () => {
+    const relations = new Relations();
+    assert.deepEqual(relations.addViewer("k", "v", ["a", "b"]), [
+      ["v", "a"],
+      ["v", "b"],
+    ]);
+    assert.deepEqual(relations.addViewer("k", "v", ["ignored"]), []);
+    relations.removeViewer("k", "v");
+    assert.ok(relations.sees("v", "a"), "one reason left");
+    relations.removeViewer("k", "v");
+    assert.ok(!relations.sees("v", "a"));
+    assert.ok(!relations.has("k"), "the last viewer takes the relation with it");
+  });
+
+  it("setTargets grants new targets to every viewer and revokes the old", () => {
+    const relations = new Relations();
+    relations.addViewer("k", "v", ["a"]);
+    relations.addViewer("k", "w", ["a"]);
+    assert.deepEqual(relations.setTargets("k", ["a", "b"]), [
+      ["v", "b"],
+      ["w", "b"],
+    ]);
+    relations.setTargets("k", ["b"]);
+    assert.ok(!relations.sees("v", "a") && relations.sees("w", "b"));
+    assert.deepEqual(relations.setTargets("missing", ["x"]), []);
+  });
+
+  it("a pair granted by two relations survives one of them", () => {
+    const relations = new Relations();
+    relations.addViewer("k1", "v", ["a"]);
+    relations.setGroup("room", ["v", "a"]);
+    relations.removeViewer("k1", "v");
+    assert.ok(relations.sees("v", "a"));
+    relations.delete("room");
+    assert.ok(!relations.sees("v", "a"));
+  });
+
+  it("a viewer never sees itself", () => {
+    const relations = new Relations();
+    assert.deepEqual(relations.addViewer("k", "v", ["v", "a"]), [["v", "a"]]);
+    assert.ok(!relations.sees("v", "v"));
+  });
+});
