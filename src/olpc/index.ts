@@ -24,9 +24,12 @@ export class ActivityIndex {
 
   constructor(private readonly store: OlpcStore) {}
 
-  async load(): Promise<void> {
-    for (const buddy of await this.store.buddies()) this.buddies.set(buddy.jid, buddy);
-    for (const activity of await this.store.activities()) this.#put(activity);
+  /** Reads the index from Postgres; changes asked for meanwhile wait for it (they queue behind). */
+  load(): Promise<void> {
+    return this.#queue.run("index", async () => {
+      for (const buddy of await this.store.buddies()) this.buddies.set(buddy.jid, buddy);
+      for (const activity of await this.store.activities()) this.#put(activity);
+    });
   }
 
   activityByRoom(room: string): Activity | undefined {

@@ -22,6 +22,8 @@ export interface RoomPresence {
 export class Inspector {
   /** room → occupant nick → real JID. */
   readonly #rooms = new Map<string, Map<string, string | undefined>>();
+  /** Rooms that have shown us an occupant's real JID. */
+  readonly #revealing = new Set<string>();
 
   constructor(
     private readonly wire: Wire,
@@ -30,7 +32,10 @@ export class Inspector {
   ) {}
 
   join(room: string, password?: string): void {
-    if (!this.#rooms.has(room)) this.#rooms.set(room, new Map());
+    if (!this.#rooms.has(room)) {
+      this.#rooms.set(room, new Map());
+      this.#revealing.delete(room);
+    }
     const x = xml("x", { xmlns: NS_MUC }, xml("history", { maxstanzas: "0" }));
     if (password) x.append(xml("password", {}, password));
     this.wire.send(
@@ -56,10 +61,20 @@ export class Inspector {
   /** Forget every room (the connection dropped: the server has removed us from them). */
   reset(): void {
     this.#rooms.clear();
+    this.#revealing.clear();
   }
 
   has(room: string): boolean {
     return this.#rooms.has(room);
+  }
+
+  /**
+   * Whether `participants(room)` says who is in the room: only once the room has shown an
+   * occupant's real JID. Until the first occupant presence arrives (the join is under way), and
+   * in rooms that hide real JIDs, an empty list means "unknown", not "everyone left".
+   */
+  tracks(room: string): boolean {
+    return this.#rooms.has(room) && this.#revealing.has(room);
   }
 
   /** The real bare JIDs of the room's occupants other than the inspector. */
@@ -90,6 +105,7 @@ export class Inspector {
       return undefined;
     }
     const realJid = x?.getChild("item")?.attrs.jid as string | undefined;
+    if (realJid) this.#revealing.add(room);
     if (available) occupants.set(nick, realJid);
     else occupants.delete(nick);
     return { room, realJid, available, stanza };

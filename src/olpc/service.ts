@@ -48,6 +48,9 @@ export function olpcService(settings: OlpcConfig): Service {
   };
   let store: OlpcStore;
   let index: ActivityIndex;
+  /** The index read from Postgres (started at install, before the link can bring anything in). */
+  let loaded: Promise<void>;
+  let isLoaded = false;
   let inspector: Inspector;
   let hub: PresenceHub;
   let log: Logger;
@@ -81,8 +84,14 @@ export function olpcService(settings: OlpcConfig): Service {
 
   function open(watch: Watch): void {
     const previous = watchers.open(watch);
-    if (previous) refreshWatch(previous);
-    refreshWatch(watch);
+    // The watch replaced is the same device's, so the same viewer's: an item in both keeps
+    // exactly the viewers it had, and only the items that came or went need a refresh.
+    for (const item of previous?.items ?? []) {
+      if (!watch.items.has(item)) refreshRelations(watch.target, item);
+    }
+    for (const item of watch.items) {
+      if (!previous?.items.has(item)) refreshRelations(watch.target, item);
+    }
   }
 
   async function apply(events: IndexEvent[]): Promise<void> {
@@ -98,7 +107,7 @@ export function olpcService(settings: OlpcConfig): Service {
     }
     // A change may lead to more: an activity whose room we are in takes its occupants.
     for (const event of events) {
-      if (event.kind !== "activity-added" || !inspector.has(event.activity.room)) continue;
+      if (event.kind !== "activity-added" || !inspector.tracks(event.activity.room)) continue;
       await apply(
         await index.setParticipants(event.activity.id, inspector.participants(event.activity.room)),
       );
@@ -198,7 +207,8 @@ export function olpcService(settings: OlpcConfig): Service {
       hub.seenIn(seen.room, seen.realJid, event?.kind === "available" ? event.report : "left");
     }
     const activity = index.activityByRoom(seen.room);
-    if (activity)
+    // Only a room that shows real JIDs says who is in it (else the laptops' own word counts).
+    if (activity && inspector.tracks(seen.room))
       await apply(await index.setParticipants(activity.id, inspector.participants(seen.room)));
   }
 
@@ -215,12 +225,15 @@ export function olpcService(settings: OlpcConfig): Service {
       componentJid = config.component.jid;
       store = new OlpcStore(db);
       index = new ActivityIndex(store);
+      // Changes queue behind the load; queries, greetings and room rejoins wait for it.
+      loaded = index.load().then(() => void (isLoaded = true));
+      loaded.catch(() => undefined); // start() reports a failure
       inspector = new Inspector(link, componentJid, log);
 
       router.identity({ ...GADGET_IDENTITY });
       router.feature(...GADGET_FEATURES, ...PEP_NODES.map(notifyFeature));
 
-      const query = (request: Inbound) =>
+      const answer = (request: Inbound) =>
         answerQuery(
           {
             index,
@@ -233,6 +246,9 @@ export function olpcService(settings: OlpcConfig): Service {
           },
           request,
         );
+      // Once the index is read, answers stay synchronous (in order with the stanzas after them).
+      const query = (request: Inbound) =>
+        isLoaded ? answer(request) : loaded.then(() => answer(request));
       router.iq("get", NS_ACTIVITY, "query", query);
       router.iq("get", NS_ACTIVITY, "view", query);
       router.iq("get", NS_BUDDY, "query", query);
@@ -278,16 +294,16 @@ export function olpcService(settings: OlpcConfig): Service {
 
       link.on("offline", () => inspector.reset());
       link.on("online", () => {
-        hub.greet(index.buddies.keys());
-        void store
-          .rooms()
+        void loaded
+          .then(() => hub.greet(index.buddies.keys()))
+          .then(() => store.rooms())
           .then((rooms) => rooms.forEach((room) => inspector.join(room)))
-          .catch(logFailure("rejoin activity rooms"));
+          .catch(logFailure("greet buddies and rejoin activity rooms"));
       });
     },
 
     async start() {
-      await index.load();
+      await loaded;
       for (const activity of index.activities.values()) followRoom(activity, false);
     },
 

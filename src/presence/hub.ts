@@ -197,7 +197,10 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     } else if (type === "unsubscribe" || type === "unsubscribed") {
       await this.#contacts.remove(user);
       if (type === "unsubscribe") {
+        // Unpublishing ends both directions: without our own unsubscribe the user's server
+        // would go on forwarding their PEP events to us.
         this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "unsubscribed" }));
+        this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "unsubscribe" }));
       }
       this.emit("contact", user, false);
     }

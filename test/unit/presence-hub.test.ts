@@ -396,14 +396,17 @@ describe("PresenceHub", () => {
       );
     });
 
-    it("unsubscribe: unsubscribed back, and the contact is removed", async () => {
+    it("unsubscribe: unsubscribed and unsubscribe back, and the contact is removed", async () => {
       const { wire, contacts, receive, events } = setup();
       await receive(typed(ALICE, "subscribe"));
       wire.take();
       await receive(typed(ALICE, "unsubscribe"));
       assert.deepEqual(
         wire.sent.map((element) => element.attrs),
-        [{ from: COMPONENT, to: ALICE, type: "unsubscribed" }],
+        [
+          { from: COMPONENT, to: ALICE, type: "unsubscribed" },
+          { from: COMPONENT, to: ALICE, type: "unsubscribe" },
+        ],
       );
       assert.deepEqual([...contacts.jids], []);
       assert.deepEqual(events.contacts, [`${ALICE} true`, `${ALICE} false`]);
