@@ -55,7 +55,6 @@ export function olpcService(settings: OlpcConfig): Service {
   let hub: PresenceHub;
   let log: Logger;
   let componentJid: string;
-  const watchers = new Watchers();
 
   const world: World = {
     visible: (activity) => !isPrivate(activity),
@@ -70,38 +69,24 @@ export function olpcService(settings: OlpcConfig): Service {
   }
 
   /** Who sees whose presence: a watcher sees the buddies it watches and activities' members. */
-  function refreshRelations(target: Watch["target"], item: string): void {
-    const key = `olpc ${target} ${item}`;
-    const viewers = new Set(watchers.containing(target, item).map((w) => w.viewer));
-    if (viewers.size === 0) return hub.forget(key);
-    const targets = target === "buddy" ? [item] : (index.activities.get(item)?.participants ?? []);
-    hub.setWatch(key, viewers, targets);
-  }
-
-  function refreshWatch(watch: Watch): void {
-    for (const item of watch.items) refreshRelations(watch.target, item);
-  }
-
-  function open(watch: Watch): void {
-    const previous = watchers.open(watch);
-    // The watch replaced is the same device's, so the same viewer's: an item in both keeps
-    // exactly the viewers it had, and only the items that came or went need a refresh.
-    for (const item of previous?.items ?? []) {
-      if (!watch.items.has(item)) refreshRelations(watch.target, item);
-    }
-    for (const item of watch.items) {
-      if (!previous?.items.has(item)) refreshRelations(watch.target, item);
-    }
-  }
+  const relationKey = (target: Watch["target"], item: string) => `olpc ${target} ${item}`;
+  const watchers = new Watchers({
+    linked: (watch, item) =>
+      hub.addViewer(
+        relationKey(watch.target, item),
+        watch.viewer,
+        watch.target === "buddy" ? [item] : (index.activities.get(item)?.participants ?? []),
+      ),
+    unlinked: (watch, item) => hub.removeViewer(relationKey(watch.target, item), watch.viewer),
+  });
 
   async function apply(events: IndexEvent[]): Promise<void> {
     for (const event of events) {
-      const before = event.kind === "buddy-removed" ? watchers.containing("buddy", event.jid) : [];
       send(plan(event, watchers, world));
-      if (event.kind === "buddy-changed") refreshRelations("buddy", event.buddy.jid);
-      else if (event.kind === "buddy-removed") for (const w of before) refreshWatch(w);
-      else {
-        refreshRelations("activity", event.activity.id);
+      if (event.kind === "joined" || event.kind === "left") {
+        hub.setTargets(relationKey("activity", event.activity.id), event.activity.participants);
+      }
+      if (event.kind !== "buddy-changed" && event.kind !== "buddy-removed") {
         followRoom(event.activity, event.kind === "activity-closed");
       }
     }
@@ -144,8 +129,7 @@ export function olpcService(settings: OlpcConfig): Service {
   ): Promise<IndexEvent[]> {
     switch (item.kind) {
       case "close": {
-        const closed = watchers.close(device, item.target, item.viewId);
-        if (closed) refreshWatch(closed);
+        watchers.close(device, item.target, item.viewId);
         return [];
       }
       case "activity-properties": {
@@ -242,7 +226,7 @@ export function olpcService(settings: OlpcConfig): Service {
             visibleActivities: () => [...index.activities.values()].filter((a) => world.visible(a)),
             onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
             buddyProperties: (jid) => world.buddyProperties(jid),
-            open,
+            open: (watch) => void watchers.open(watch),
           },
           request,
         );
@@ -277,12 +261,11 @@ export function olpcService(settings: OlpcConfig): Service {
       router.presence(NS_MUC_USER, onRoomPresence);
 
       hub.on("deviceGone", (_user, device) => {
-        for (const watch of watchers.dropDevice(device)) refreshWatch(watch);
+        watchers.dropDevice(device);
       });
       hub.on("change", ({ user, current, previous }) => {
         if ((current === "offline") === (previous === "offline")) return;
         send(planPresence(index.buddies.get(user), user, watchers, world));
-        refreshRelations("buddy", user);
         if (current === "offline") {
           void index.leaveAll(user).then(apply).catch(logFailure("apply a departure"));
         }

