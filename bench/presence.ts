@@ -1,0 +1,480 @@
+/**
+ * Benchmark: the presence core (src/presence/), each figure next to a floor measured in the same
+ * run. Prints one JSON line per figure on stdout; progress on stderr.
+ *
+ * 1. Combined-presence updates, in process. `--users` users × `--devices` devices report a random,
+ *    realistic stream of `--reports` presence reports (hand-set states, XEP-0319 idle, back from
+ *    idle, devices leaving and coming back; bench/presence-core.ts). Measured, alternating round
+ *    by round: the floor, a plain Map write of each report by device with no aggregation; the
+ *    SessionBook alone (apply the report, recombine the user's devices); and the hub's whole path
+ *    short of XML parsing and the socket (router → hub → book → relations of rooms of
+ *    `--room-size` users → outbox building one stanza per listening device → a wire that drops
+ *    it). Reported: updates/s, ns per update, how many reports changed the combined value, and
+ *    the time per report against the floor's. Also the cost of Relations.setGroup for one room
+ *    of observers + 1 members, first read and re-read (the NEERC directory re-reads every room on
+ *    a schedule).
+ * 2. One change reaching `--observers` observers through Prosody. A NEERC room (`presence`) has
+ *    the admin (the changing user) and user1…userN as members; every member is online with one
+ *    raw c2s device that sent directed presence to the component, so each sees every other (the
+ *    bring-up alone relays n × (n + 1) presences, also reported). The admin's device then sends
+ *    a presence change to the component, alternately idle away and available, and we measure
+ *    until the last observer has received the admin's new combined presence. The floor
+ *    (bench/presence-floor-component.ts) answers the same presence, sent to it, by writing a
+ *    presence stanza with the very children Concierge sent to every device Concierge sends to,
+ *    in one write. Trials alternate; p50/p99 are reported, and `ratio` is floor time /
+ *    Concierge time (1 = as fast as the floor).
+ *
+ * Prosody gets network_default_read_size = 65536 (--read-size), as in bench/neerc.ts: with its
+ * default of 4096 the component's stream of small stanzas is paced by Prosody's read pauses, and
+ * the bring-up of 1,000 observers took 192 s instead of 80–100 s. The daemon runs with liveness
+ * checks off: the raw clients answer no pings. The whole run takes about 2.5 minutes on 2 cores,
+ * two thirds of it the bring-up, which is Prosody's CPU (~100 µs per presence) and grows as n².
+ *
+ *   npm run bench:presence -- --users 5000 --observers 1000 --rounds 15
+ */
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { Account } from "../src/dev/prosody.js";
+import { TestClient, xml } from "../test/harness/client.js";
+import { Daemon } from "../test/harness/daemon.js";
+import { FLOOR_JID, startStack, testAccounts, type Stack } from "../test/harness/stack.js";
+import { ADMIN, inParallel, setReadSize, setUpRoom } from "./neerc-steps.js";
+import { cpuTimeMs, findPid } from "./proc-cpu.js";
+import {
+  bookRound,
+  floorRound,
+  hubRound,
+  reportStream,
+  roomTimes,
+  type CoreSettings,
+  type RoundResult,
+} from "./presence-core.js";
+import {
+  fanoutTarget,
+  fanoutTrial,
+  mirrorAt,
+  presencePayload,
+  PresenceCounter,
+  type FanoutTarget,
+  type TrialShow,
+} from "./presence-fanout.js";
+import { PresenceFloorProcess } from "./presence-floor.js";
+import { RawClient } from "./raw-client.js";
+import { integerFlag, runBench } from "./run.js";
+import { emit, figureWriter, median, percentile, progress, round } from "./stats.js";
+import type { Teardown } from "./teardown.js";
+
+const BENCH = "presence";
+/** The NEERC room of the fan-out, served at presence@component. */
+const ROOM = "presence";
+const NS_USERS = "http://neerc.ifmo.ru/protocol/neerc#users";
+
+const USAGE = `Usage: npm run bench:presence -- [options]
+
+  --users N         users of the in-process stream (default 5000)
+  --devices N       devices per user (default 3)
+  --reports N       reports in the stream (default 200000)
+  --room-size N     users per room for the hub figure (default 10)
+  --core-rounds N   measured in-process rounds per target (default 3)
+  --observers N     online members besides the changing user (default 1000)
+  --rounds N        measured changes per target, alternating (default 15)
+  --read-size N     Prosody's network_default_read_size in bytes, 0 for Prosody's own default
+                    of 4096 (default 65536, as in bench:neerc)
+  --skip-core       only the fan-out through Prosody
+  --skip-fanout     only the in-process figures
+  --cpu-prof DIR    write a V8 CPU profile of the daemon into DIR
+  -h, --help`;
+
+interface Settings extends CoreSettings {
+  coreRounds: number;
+  observers: number;
+  trials: number;
+  readSize: number;
+  core: boolean;
+  fanout: boolean;
+  cpuProf: string | undefined;
+}
+
+function parseSettings(argv: string[]): Settings | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      users: { type: "string", default: "5000" },
+      devices: { type: "string", default: "3" },
+      reports: { type: "string", default: "200000" },
+      "room-size": { type: "string", default: "10" },
+      "core-rounds": { type: "string", default: "3" },
+      observers: { type: "string", default: "1000" },
+      rounds: { type: "string", default: "15" },
+      "read-size": { type: "string", default: "65536" },
+      "skip-core": { type: "boolean", default: false },
+      "skip-fanout": { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const integer = integerFlag;
+  const settings: Settings = {
+    users: integer("users", values.users, 1, 1_000_000),
+    devices: integer("devices", values.devices, 1, 100),
+    reports: integer("reports", values.reports, 1, 100_000_000),
+    roomSize: integer("room-size", values["room-size"], 1, 10_000),
+    coreRounds: integer("core-rounds", values["core-rounds"]),
+    seed: 20240501,
+    observers: integer("observers", values.observers, 1, 10_000),
+    trials: integer("rounds", values.rounds),
+    readSize: values["read-size"] === "0" ? 0 : integer("read-size", values["read-size"]),
+    core: !values["skip-core"],
+    fanout: !values["skip-fanout"],
+    cpuProf: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+  };
+  if (!settings.core && !settings.fanout) throw new Error("nothing left to measure");
+  return settings;
+}
+
+// ---- 1. in process ----
+
+async function measureCore(settings: Settings): Promise<void> {
+  const { users, devices, reports, roomSize } = settings;
+  progress(
+    `in-process: ${users} users × ${devices} devices, ${reports} reports, rooms of ${roomSize}, ` +
+      `${settings.coreRounds} rounds per target`,
+  );
+  const stream = reportStream(settings);
+  progress(`  stream: ${stream.leaves} leaves, ${stream.idles} idle reports`);
+  const targets: Array<{ name: string; run: () => RoundResult | Promise<RoundResult> }> = [
+    { name: "floor", run: () => floorRound(stream) },
+    { name: "book", run: () => bookRound(stream) },
+    { name: "hub", run: () => hubRound(stream, roomSize) },
+  ];
+  const results = new Map<string, RoundResult[]>(targets.map(({ name }) => [name, []]));
+  // One unmeasured round each (JIT), then measured rounds, alternating.
+  for (let index = 0; index <= settings.coreRounds; index += 1) {
+    for (const { name, run } of targets) {
+      const result = await run();
+      if (index > 0) results.get(name)!.push(result);
+      progress(
+        `  ${index === 0 ? "warm-up" : `round ${index}`} ${name}: ${result.ms.toFixed(1)} ms` +
+          (name === "floor" ? "" : `, ${result.changes} changes`) +
+          (name === "hub" ? `, ${result.stanzas} stanzas` : ""),
+      );
+    }
+  }
+  const nsPer = (name: string) => (median(results.get(name)!.map((r) => r.ms)) * 1e6) / reports;
+  const floorNs = nsPer("floor");
+  figureWriter(BENCH, "floor")("core_reports_per_s", round(1e9 / floorNs), "report/s", {
+    ns_per_report: String(round(floorNs, 1)),
+    of: "Map.set/delete of each report by device, no aggregation",
+  });
+  for (const name of ["book", "hub"]) {
+    const ns = nsPer(name);
+    const last = results.get(name)!.at(-1)!;
+    const line = figureWriter(BENCH, name);
+    line("core_updates_per_s", round(1e9 / ns), "report/s", {
+      ns_per_update: String(round(ns, 1)),
+      users: String(users),
+      devices_per_user: String(devices),
+      reports: String(reports),
+      ...(name === "hub" ? { room_size: String(roomSize) } : {}),
+    });
+    line("core_combined_changes", last.changes, "report", {
+      share: String(round(last.changes / reports, 3)),
+    });
+    if (name === "hub") {
+      line("core_stanzas_per_update", round(last.stanzas / reports, 2), "stanza", {
+        ns_per_stanza: String(
+          round((median(results.get(name)!.map((r) => r.ms)) * 1e6) / last.stanzas, 1),
+        ),
+        rooms_setup_ms: String(round(last.setupMs, 1)),
+      });
+    }
+    emit({
+      bench: BENCH,
+      target: name,
+      metric: "core_ratio",
+      value: round(ns / floorNs, 2),
+      of: `${name} time / floor time per report`,
+    });
+  }
+  const members = settings.observers + 1;
+  const times = roomTimes(members, 3);
+  const line = figureWriter(BENCH, "relations");
+  line("room_set_ms", round(times.firstMs, 1), "ms", {
+    members: String(members),
+    pairs: String(members * (members - 1)),
+  });
+  line("room_reread_ms", round(times.rereadMs, 1), "ms", { members: String(members) });
+  progress(
+    `  Relations.setGroup of ${members} members: ${times.firstMs.toFixed(1)} ms first, ` +
+      `${times.rereadMs.toFixed(1)} ms on a re-read with the same members`,
+  );
+}
+
+// ---- 2. through Prosody ----
+
+async function startDaemon(stack: Stack, cpuProf: string | undefined): Promise<Daemon> {
+  const options = {
+    logLevel: "info",
+    name: "bench-presence",
+    extra: {
+      // The raw clients answer no pings: liveness checks would drop them mid-run.
+      presence: { liveness_interval_ms: 0 },
+      neerc: { muc_service: stack.prosody.mucDomain, refresh_interval_ms: 3_600_000 },
+    },
+  };
+  if (!cpuProf) return Daemon.start(stack, options);
+  await mkdir(cpuProf, { recursive: true });
+  const saved = { ...process.env };
+  const hook = fileURLToPath(new URL("cpu-profile-hook.ts", import.meta.url));
+  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ""} --import tsx --import ${hook}`.trim();
+  process.env.BENCH_CPU_PROF_DIR = cpuProf;
+  process.env.BENCH_CPU_PROF_NAME = "concierge";
+  try {
+    return await Daemon.start(stack, options);
+  } finally {
+    for (const key of ["NODE_OPTIONS", "BENCH_CPU_PROF_DIR", "BENCH_CPU_PROF_NAME"]) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
+}
+
+async function measureFanout(settings: Settings, teardown: Teardown): Promise<number> {
+  const { signal } = teardown;
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  progress(
+    `fan-out: one change reaching ${settings.observers} observers, ${settings.trials} ` +
+      `changes per target`,
+  );
+  const observerAccounts = testAccounts(settings.observers);
+  const stack = await startStack({ accounts: [ADMIN, ...observerAccounts] });
+  teardown.add("Prosody and the scratch database", () => stack.stop());
+  if (settings.readSize > 0) await setReadSize(stack, settings.readSize);
+  progress(
+    `Prosody on c2s port ${stack.prosody.c2sPort} (read size ` +
+      `${settings.readSize || "4096, its default"}), database ${stack.db.name}`,
+  );
+  const domain = stack.prosody.domain;
+  const bare = (account: Account) => `${account.username}@${domain}`;
+  const component = stack.componentJid;
+  const roomAddress = `${ROOM}@${component}`;
+
+  // Registered before the daemon's step, so that the daemon stops first: clients closing while it
+  // runs would make it tell everyone of every departure (n² presences again).
+  const clients: RawClient[] = [];
+  teardown.add("clients", () => Promise.all(clients.map((client) => client.close())));
+  const admin = await TestClient.connect(stack, ADMIN, "setup");
+  teardown.add("admin client", () => admin.stop());
+  await setUpRoom(admin, stack, ROOM, observerAccounts.map(bare));
+  progress(`${elapsed()}: room ${ROOM} set up with ${settings.observers} members and the admin`);
+  // Started once the room is set up: a daemon connecting while Prosody stores a thousand
+  // affiliations has once failed to come online within the harness's 15 s.
+  const daemon = await startDaemon(stack, settings.cpuProf);
+  teardown.add("daemon", async () => {
+    const { code, signal: killed } = await daemon.stop();
+    if (code !== 0) progress(`daemon exited with ${code ?? killed}:\n${daemon.transcript()}`);
+  });
+  await daemon.waitOnline(1, 30_000);
+  // The first request to the room makes Concierge read it, and its members see each other.
+  const reply = await admin.request(
+    xml("iq", { type: "get", to: roomAddress }, xml("query", { xmlns: NS_USERS })),
+    60_000,
+  );
+  const listed = reply.getChild("query", NS_USERS)?.getChildren("user").length ?? 0;
+  if (reply.attrs.type !== "result" || listed !== settings.observers + 1) {
+    throw new Error(`expected ${settings.observers + 1} users in ${ROOM}: ${reply.toString()}`);
+  }
+  await admin.stop();
+  signal.throwIfAborted();
+
+  const connect = (account: Account, resource: string) =>
+    RawClient.connect({
+      host: "127.0.0.1",
+      port: stack.prosody.c2sPort,
+      domain,
+      username: account.username,
+      password: account.password,
+      resource,
+      timeoutMs: 30_000,
+    });
+  // The changing device first, then the observers: every one of them gets everyone online so far
+  // at once, and each later arrival as it comes.
+  const changerCounter = new PresenceCounter(component);
+  const changer = await connect(ADMIN, "changer");
+  clients.push(changer);
+  changer.listen(changerCounter.listener);
+  changer.send(`<presence to='${component}'/>`);
+  const counter = new PresenceCounter(component);
+  const server = findPid((command) => command.includes(stack.prosody.configPath));
+  const bringUp = performance.now();
+  const daemonCpu = cpuNow(daemon.child.pid);
+  const serverCpu = cpuNow(server);
+  const observers = await inParallel(observerAccounts, 50, async (account) => {
+    const client = await connect(account, "observer");
+    clients.push(client);
+    client.listen(counter.listener);
+    client.send(`<presence to='${component}'/>`);
+    return client;
+  });
+  const n = settings.observers;
+  // Each observer: the changing user, the n − 1 others and its own combined presence.
+  const expected = n * (n + 1);
+  progress(`${elapsed()}: ${n} observers connected; waiting for ${expected} presences`);
+  const delivered = await counter.settle(expected, 20_000, signal);
+  await changerCounter.settle(n + 1, 5_000, signal);
+  const bringUpMs = performance.now() - bringUp;
+  const bringUpCpu = cpuNow(daemon.child.pid) - daemonCpu;
+  const bringUpServerCpu = cpuNow(server) - serverCpu;
+  if (delivered < expected) {
+    throw new Error(`only ${delivered} of ${expected} presences reached the observers`);
+  }
+  progress(
+    `${elapsed()}: everyone sees everyone: ${delivered} presences to observers in ` +
+      `${(bringUpMs / 1000).toFixed(1)} s (CPU: Concierge ${Math.round(bringUpCpu)} ms, ` +
+      `Prosody ${Math.round(bringUpServerCpu)} ms)`,
+  );
+  for (const client of observers) client.listen(undefined);
+
+  const targets: FanoutTarget[] = [
+    fanoutTarget("floor", FLOOR_JID, mirrorAt(bare(ADMIN), FLOOR_JID)),
+    fanoutTarget("concierge", component, mirrorAt(bare(ADMIN), component)),
+  ];
+  const [floorTarget, conciergeTarget] = targets as [FanoutTarget, FanoutTarget];
+  conciergeTarget.pid = daemon.child.pid;
+  const trial = (target: FanoutTarget, show: TrialShow, measured: boolean) =>
+    fanoutTrial(target, {
+      changer,
+      observers,
+      show,
+      pids: { component: target.pid, server, bench: process.pid },
+      measured,
+      signal,
+    });
+  // Concierge's own presence for each state, as the observers receive it: what the floor sends.
+  const samples = {
+    away: (await trial(conciergeTarget, "away", false)).sample,
+    online: (await trial(conciergeTarget, "online", false)).sample,
+  };
+  progress(`Concierge's presence (${Buffer.byteLength(samples.away)} bytes):\n  ${samples.away}`);
+  const floor = await PresenceFloorProcess.start({
+    port: stack.prosody.componentPort,
+    jid: FLOOR_JID,
+    secret: stack.floorSecret,
+    configFile: join(stack.prosody.dir, "presence-floor.json"),
+    trigger: bare(ADMIN),
+    from: floorTarget.from,
+    // Whom Concierge sends to: the observers' devices, then the changing user's own.
+    recipients: [...observers.map((client) => client.jid), changer.jid],
+    payloads: { away: presencePayload(samples.away), online: presencePayload(samples.online) },
+  });
+  teardown.add("presence floor", () => floor.stop());
+  floorTarget.pid = floor.pid;
+  await trial(floorTarget, "away", false);
+  await trial(floorTarget, "online", false);
+  progress(`${elapsed()}: floor (pid ${floor.pid}) and Concierge (pid ${daemon.child.pid}) ready`);
+
+  for (let index = 1; index <= settings.trials; index += 1) {
+    const show: TrialShow = index % 2 === 1 ? "away" : "online";
+    for (const target of targets) {
+      signal.throwIfAborted();
+      const result = await trial(target, show, true);
+      progress(
+        `change ${index} ${target.name} (${show}): last of ${n} after ` +
+          `${result.lastMs.toFixed(1)} ms (first ${result.firstMs.toFixed(1)} ms)`,
+      );
+    }
+  }
+  progress(`${elapsed()}: fan-out measured`);
+  return reportFanout(settings, targets, {
+    observers: n,
+    bringUpMs,
+    bringUpCpu,
+    bringUpServerCpu,
+    delivered,
+  });
+}
+
+function cpuNow(pid: number | undefined): number {
+  return cpuTimeMs(pid) ?? Number.NaN;
+}
+
+function reportFanout(
+  settings: Settings,
+  targets: FanoutTarget[],
+  facts: {
+    observers: number;
+    bringUpMs: number;
+    bringUpCpu: number;
+    bringUpServerCpu: number;
+    delivered: number;
+  },
+): number {
+  let failed = false;
+  emit({
+    bench: BENCH,
+    target: "concierge",
+    metric: "room_online_s",
+    value: round(facts.bringUpMs / 1000, 1),
+    unit: "s",
+    members_online: String(facts.observers + 1),
+    presences: String(facts.delivered),
+    concierge_cpu_ms: String(Math.round(facts.bringUpCpu)),
+    server_cpu_ms: String(Math.round(facts.bringUpServerCpu)),
+    of: "every member's device online, until each has seen every other",
+  });
+  for (const target of targets) {
+    const line = figureWriter(BENCH, target.name);
+    const p50 = median(target.lastMs);
+    progress(
+      `fan-out ${target.name}: p50 ${p50.toFixed(1)} ms to the last of ${facts.observers} over ` +
+        target.lastMs.map((ms) => ms.toFixed(1)).join(", "),
+    );
+    line("fanout_ms", round(p50, 1), "ms", {
+      p99: String(round(percentile(target.lastMs, 99), 1)),
+      observers: String(facts.observers),
+      recipients: String(facts.observers + 1),
+      stanza_bytes: `${target.stanzaBytes.away ?? "?"}/${target.stanzaBytes.online ?? "?"}`,
+      changes: String(target.lastMs.length),
+    });
+    line("fanout_first_ms", round(median(target.firstMs), 1), "ms");
+    for (const [name, ms] of Object.entries(target.cpuMs)) {
+      line("fanout_cpu_per_change", round(ms / target.lastMs.length, 1), "ms", { process: name });
+    }
+    if (target.others + target.duplicates > 0) {
+      progress(
+        `fan-out ${target.name}: ${target.duplicates} duplicate and ${target.others} ` +
+          `unexpected stanzas at the observers`,
+      );
+    }
+    if (target.duplicates > 0) failed = true;
+  }
+  const [floorTarget, conciergeTarget] = targets as [FanoutTarget, FanoutTarget];
+  const ratio = median(floorTarget.lastMs) / median(conciergeTarget.lastMs);
+  const ratioP99 = percentile(floorTarget.lastMs, 99) / percentile(conciergeTarget.lastMs, 99);
+  emit({
+    bench: BENCH,
+    metric: "fanout_ratio",
+    value: round(ratio, 3),
+    p99: round(ratioP99, 3),
+    of: "floor time / concierge time",
+  });
+  progress(
+    `fan-out ratio: floor/concierge time ${ratio.toFixed(3)} at p50, ${ratioP99.toFixed(3)} at ` +
+      `p99 (${settings.trials} changes each)`,
+  );
+  if (failed) progress("some presences were duplicated: exiting 1");
+  return failed ? 1 : 0;
+}
+
+async function bench(settings: Settings, teardown: Teardown): Promise<number> {
+  if (settings.core) await measureCore(settings);
+  teardown.signal.throwIfAborted();
+  return settings.fanout ? measureFanout(settings, teardown) : 0;
+}
+
+runBench(BENCH, USAGE, parseSettings, bench);
