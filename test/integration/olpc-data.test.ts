@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Element } from "@xmpp/xml";
 import pg from "pg";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
+import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -47,16 +48,6 @@ after(async () => {
 });
 
 /** Polls `read` until `check` holds; fails with the last value after the deadline. */
-async function poll<T>(read: () => Promise<T> | T, check: (v: T) => boolean, what: string) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${String(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const ask = (from: string, payload: Element) =>
   client(from).request(xml("iq", { type: "get", to: stack.componentJid }, payload));
 const send = (from: string, stanza: Element) => client(from).xmpp.send(stanza);
@@ -118,7 +109,7 @@ describe("data learned through PEP on the real server", () => {
     );
     // mod_pep learns our +notify features from our caps (the presence that counts answers the
     // probe Prosody sends once the laptop approves us), asks disco#info, then forwards.
-    const buddy = await poll(
+    const buddy = await eventually(
       () => findBuddy("querier", "laptop@localhost"),
       (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
       "laptop's properties in a buddy query",
@@ -144,7 +135,7 @@ describe("data learned through PEP on the real server", () => {
 
   test("unsubscribing removes the buddy from results", async () => {
     await send("laptop", xml("presence", { to: stack.componentJid, type: "unsubscribe" }));
-    await poll(
+    await eventually(
       () => findBuddy("querier", "laptop@localhost"),
       (b) => b === undefined,
       "laptop still listed",
@@ -202,7 +193,7 @@ describe("an invitation into an activity's room", () => {
     assert.equal(item?.attrs.jid, stack.componentJid);
 
     await join("guest", room);
-    const activity = await poll(
+    const activity = await eventually(
       () => findActivity("querier", "act9"),
       (a) => participantsOf(a).length === 2,
       "act9's participants",
@@ -218,12 +209,12 @@ describe("an invitation into an activity's room", () => {
   test("when everyone leaves, the activity closes and the inspector leaves", async () => {
     const room = roomOf("act9");
     for (const name of ["owner", "guest"]) await leave(name, room);
-    await poll(
+    await eventually(
       () => findActivity("querier", "act9"),
       (a) => a === undefined,
       "act9 still open",
     );
-    await poll(
+    await eventually(
       async () => (await db.query("SELECT room FROM olpc_rooms")).rowCount,
       (count) => count === 0,
       "rooms the index would rejoin",
@@ -253,7 +244,7 @@ describe("an invitation into an activity's room", () => {
       prop("str", "tags", "quiet"),
     );
     await send("owner", xml("message", { to: stack.componentJid }, tags));
-    const activity = await poll(
+    const activity = await eventually(
       () => findActivity("querier", "anon1"),
       (a) => propertiesOf(a, NS_ACTIVITY_PROPS).tags === "quiet",
       "anon1's tags",
@@ -277,7 +268,7 @@ describe("a daemon restart", () => {
       NS_BUDDY_PROPS,
       buddyProperties(prop("str", "color", "#112233,#445566")),
     );
-    await poll(
+    await eventually(
       () => findBuddy("querier", "laptop2@localhost"),
       (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
       "laptop2's properties",
@@ -306,7 +297,7 @@ describe("a daemon restart", () => {
         ),
       ),
     );
-    await poll(
+    await eventually(
       () => findActivity("querier", "persist1"),
       (a) => a !== undefined,
       "persist1",
@@ -332,7 +323,7 @@ describe("a daemon restart", () => {
       const hello = await client(name).waitFor(fromComponent(undefined), 10_000);
       assert.ok(hello.getChild("c", NS_CAPS), hello.toString());
     }
-    const buddy = await poll(
+    const buddy = await eventually(
       () => findBuddy("querier", "laptop2@localhost"),
       (b) => b !== undefined,
       "laptop2 after the restart",
@@ -349,7 +340,7 @@ describe("a daemon restart", () => {
     // laptop3 is not subscribed, so nobody probed it: offline to the index until it speaks again.
     assert.equal(await findBuddy("querier", "laptop3@localhost"), undefined);
     await send("laptop3", xml("presence", { to: stack.componentJid }));
-    const back = await poll(
+    const back = await eventually(
       () => findBuddy("querier", "laptop3@localhost"),
       (b) => b !== undefined,
       "laptop3 after its presence",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Element } from "@xmpp/xml";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
+import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -43,16 +44,6 @@ function notices(name: string): Element[] {
   return client(name).received.filter(
     (s) => s.name === "message" && s.attrs.from === stack.componentJid && s.getChild("amp", NS_AMP),
   );
-}
-
-async function until<T>(read: () => Promise<T> | T, check: (v: T) => boolean, what: string) {
-  const deadline = Date.now() + 8_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(String(value))}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const activitiesIn = (reply: Element, container = "query") =>
@@ -109,7 +100,7 @@ before(async () => {
       ),
     );
   }
-  await until(
+  await eventually(
     () => countOfType("org.laptop.Paint"),
     (n) => n === 250,
     "250 activities indexed",
@@ -323,24 +314,24 @@ describe("notifications follow each client's result sets and views", () => {
       ),
     );
     await tell("bob", xml("activity", { xmlns: NS_A, activity: "abcde123" }, xml("joined")));
-    await until(
+    await eventually(
       () => notices("gabble").length,
       (n) => n >= 2,
       "gabble told of change and join",
     );
     await tell("bob", xml("activity", { xmlns: NS_A, activity: "abcde123" }, xml("left")));
-    await until(
+    await eventually(
       () => notices("joe").length,
       (n) => n >= 3,
       "joe told bob left",
     );
     await tell("host", xml("activity", { xmlns: NS_A, activity: "abcde123" }, xml("left")));
-    await until(
+    await eventually(
       () => notices("joe").length,
       (n) => n >= 4,
       "joe's four notices",
     );
-    await until(
+    await eventually(
       () => notices("gabble").length,
       (n) => n >= 4,
       "gabble's four notices",
@@ -397,7 +388,7 @@ describe("notifications follow each client's result sets and views", () => {
       ),
     );
     // A later change that reaches someone shows the earlier one was processed.
-    await until(
+    await eventually(
       () => countTagged("late"),
       (n) => n === 1,
       "the change applied",

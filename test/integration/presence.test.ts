@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Element } from "@xmpp/xml";
 import pg from "pg";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
+import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
 import { createRoom, setAffiliation } from "../harness/muc.js";
 import { startStack, type Stack } from "../harness/stack.js";
@@ -70,19 +71,9 @@ function seen(device: TestClient, user: string): string[] {
     .map((s) => String(s.getChild("x", NS_PRESENCE)?.attrs.show));
 }
 
-async function settle<T>(read: () => T, check: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 8_000;
-  for (;;) {
-    const value = read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Waits until `device` has seen exactly `expected` for `user`, then a little longer for extras. */
 async function expectSeen(device: TestClient, user: string, expected: string[]): Promise<void> {
-  await settle(
+  await eventually(
     () => seen(device, user),
     (shows) => shows.length >= expected.length,
     `${device.jid} seeing ${user}`,
@@ -156,7 +147,7 @@ describe("combined presence across a user's devices", () => {
     // Stop reading: the server still thinks the device is there, but it answers nothing.
     (a1.xmpp.socket as unknown as { pause(): void }).pause();
     const started = Date.now();
-    await settle(
+    await eventually(
       () => seen(bob, "alice@localhost"),
       (s) => s.length === 2,
       "alice after a1 froze",
@@ -264,12 +255,12 @@ describe("the in-call flag of a pool room", () => {
 
   test("two participants beating turn the flag on: broadcast and recorded", async () => {
     await beat(client);
-    await settle(
+    await eventually(
       () => flags(staff),
       (f) => f.includes("true"),
       "staff told of the call",
     );
-    await settle(
+    await eventually(
       () => flags(client),
       (f) => f.includes("true"),
       "client told of the call",
@@ -284,7 +275,7 @@ describe("the in-call flag of a pool room", () => {
   test("when one stops beating the flag goes off after the timeout", async () => {
     const keepBeating = setInterval(() => void beat(staff), 300);
     try {
-      await settle(
+      await eventually(
         () => flags(staff),
         (f) => f.at(-1) === "false",
         "flag off",

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Element } from "@xmpp/xml";
 import pg from "pg";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
+import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -54,21 +55,6 @@ after(async () => {
   await db?.end();
   await stack?.stop();
 });
-
-/** Polls until `check` passes (the table follows the rooms within moments, not at once). */
-async function eventually<T>(
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const statusOf = async (jid: string) =>
   (await db.query<{ status: string }>("SELECT status FROM roompool_rooms WHERE jid = $1", [jid]))
