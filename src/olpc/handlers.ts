@@ -11,6 +11,7 @@ import {
   type RandomSource,
 } from "./match.js";
 import type { Activity, Buddy } from "./model.js";
+import type { Property } from "./properties.js";
 import {
   activityElement,
   bareBuddyResult,
@@ -27,7 +28,8 @@ export interface QueryContext {
   index: ActivityIndex;
   limits: OlpcLimits;
   random: RandomSource;
-  visibleActivities(): Activity[];
+  /** The visible activities that may match these properties (all when none are given). */
+  visibleActivities(properties?: readonly Property[]): Activity[];
   onlineBuddies(): Buddy[];
   buddyProperties: BuddyProperties;
   /** Opens (or replaces) a result set or view for the querier. */
@@ -46,7 +48,8 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
   const base = { device, viewer, random: false, size: Number.POSITIVE_INFINITY };
   switch (parsed.kind) {
     case "activity-query": {
-      const matches = findActivities(context.visibleActivities(), parsed.criteria);
+      const candidates = context.visibleActivities(parsed.criteria.properties);
+      const matches = findActivities(candidates, parsed.criteria);
       const result = page(matches, (a) => a.id, parsed.rsm);
       context.open({
         ...base,
@@ -78,7 +81,7 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
     }
     case "activity-view": {
       const { viewId, size, criteria } = parsed;
-      const all = context.visibleActivities();
+      const all = context.visibleActivities(parsed.random ? undefined : criteria.properties);
       const chosen = parsed.random
         ? randomActivities(all, size, random)
         : findActivities(all, criteria).slice(0, size);

@@ -20,6 +20,8 @@ export class ActivityIndex {
   readonly buddies = new Map<string, Buddy>();
   readonly activities = new Map<string, Activity>();
   readonly #byRoom = new Map<string, string>();
+  /** property (name, type, value) → ids of the activities holding it. */
+  readonly #byProperty = new Map<string, Set<string>>();
   readonly #queue = new KeyedQueue();
 
   constructor(private readonly store: OlpcStore) {}
@@ -100,7 +102,7 @@ export class ActivityIndex {
       const participants = before?.participants ?? (sender ? [sender] : []);
       const after: Activity = { id: ref.id, room: ref.room, properties, participants };
       await this.store.saveActivity(after);
-      this.#put(after, before);
+      this.#put(after);
       return [{ kind: before ? "activity-changed" : "activity-added", activity: after }];
     });
   }
@@ -170,11 +172,10 @@ export class ActivityIndex {
     const after: Activity = { ...before, participants };
     if (participants.length === 0) {
       await this.store.deleteActivity(id);
-      this.activities.delete(id);
-      if (this.#byRoom.get(before.room) === id) this.#byRoom.delete(before.room);
+      this.#remove(before);
     } else {
       await this.store.saveActivity(after);
-      this.#put(after, before);
+      this.#put(after);
     }
     const events: IndexEvent[] = [
       ...joined.map((jid) => ({ kind: "joined" as const, activity: after, jid })),
@@ -184,15 +185,52 @@ export class ActivityIndex {
     return events;
   }
 
-  #put(activity: Activity, before?: Activity): void {
-    if (before && before.room !== activity.room) this.#byRoom.delete(before.room);
+  /**
+   * The activities that can match these properties: those holding the rarest of them (every
+   * activity when none is given). A query then checks a few hundred activities, not thousands.
+   */
+  candidates(properties: readonly Property[] | undefined): Iterable<Activity> {
+    if (!properties?.length) return this.activities.values();
+    let rarest: Set<string> | undefined;
+    for (const property of properties) {
+      const ids = this.#byProperty.get(propertyKey(property));
+      if (!ids) return [];
+      if (!rarest || ids.size < rarest.size) rarest = ids;
+    }
+    return [...(rarest ?? [])].map((id) => this.activities.get(id) as Activity);
+  }
+
+  #put(activity: Activity): void {
+    const previous = this.activities.get(activity.id);
+    if (previous) this.#remove(previous);
     this.activities.set(activity.id, activity);
     if (activity.room !== "") this.#byRoom.set(activity.room, activity.id);
+    for (const property of activity.properties) {
+      const key = propertyKey(property);
+      let ids = this.#byProperty.get(key);
+      if (!ids) this.#byProperty.set(key, (ids = new Set<string>()));
+      ids.add(activity.id);
+    }
+  }
+
+  #remove(activity: Activity): void {
+    this.activities.delete(activity.id);
+    if (this.#byRoom.get(activity.room) === activity.id) this.#byRoom.delete(activity.room);
+    for (const property of activity.properties) {
+      const key = propertyKey(property);
+      const ids = this.#byProperty.get(key);
+      ids?.delete(activity.id);
+      if (ids?.size === 0) this.#byProperty.delete(key);
+    }
   }
 
   #run(task: () => Promise<IndexEvent[]>): Promise<IndexEvent[]> {
     return this.#queue.run("index", task);
   }
+}
+
+function propertyKey(property: Property): string {
+  return `${property.type} ${property.name}\u0000${property.value}`;
 }
 
 function sameRef(a: ActivityRef | undefined, b: ActivityRef | undefined): boolean {

@@ -223,7 +223,8 @@ export function olpcService(settings: OlpcConfig): Service {
             index,
             limits,
             random: Math.random,
-            visibleActivities: () => [...index.activities.values()].filter((a) => world.visible(a)),
+            visibleActivities: (properties) =>
+              [...index.candidates(properties)].filter((a) => world.visible(a)),
             onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
             buddyProperties: (jid) => world.buddyProperties(jid),
             open: (watch) => void watchers.open(watch),
