@@ -15,20 +15,25 @@
  * --cpu-prof DIR writes a V8 CPU profile of the daemon into DIR (open it in Chrome DevTools, or
  * summarize it: npx tsx bench/cpuprofile-summary.ts DIR/concierge-*.cpuprofile).
  */
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Daemon } from "../test/harness/daemon.js";
-import { FLOOR_JID, startStack, testAccounts, type Stack } from "../test/harness/stack.js";
+import { FLOOR_JID, testAccounts } from "../test/harness/stack.js";
 import { FloorProcess } from "./floor.js";
-import { runIqLoad, requestOnce, type IqLoadResult } from "./iq-load.js";
-import { CpuMeter, findPid } from "./proc-cpu.js";
-import { RawClient } from "./raw-client.js";
-import { emit, figureWriter, median, percentile, progress, round, sum } from "./stats.js";
-import { integerFlag, runBench, secondsFlag } from "./run.js";
+import { runIqLoad, requestOnce } from "./iq-load.js";
+import { findPid } from "./proc-cpu.js";
+import type { RawClient } from "./raw-client.js";
+import { cpuProfFlag, loadFlags, loadSettings, runBench, secondsFlag } from "./run.js";
+import { RawClients, startDaemon, startProsody } from "./setup.js";
+import { emit, median, percentile, progress, round, sum } from "./stats.js";
+import {
+  count,
+  loadTally,
+  measureLoads,
+  reportLoad,
+  type LoadFigures,
+  type LoadTally,
+} from "./tally.js";
 import type { Teardown } from "./teardown.js";
-import { attr, startTag } from "./xml-scan.js";
+import { attr, innerXml, startTag } from "./xml-scan.js";
 
 const BENCH = "disco";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
@@ -61,68 +66,27 @@ type TargetName = "floor" | "floor-same-reply" | "concierge";
 /** The node of the floor that answers with Concierge's payload: same@floor.localhost. */
 const SAME_NODE = "same";
 
-/** What is measured of one target over all rounds. */
-interface Tally {
-  name: TargetName;
-  jid: string;
-  pid: number | undefined;
-  throughputs: number[];
+/** What is measured of one target over all rounds, with the latency rounds' round trips. */
+interface Tally extends LoadTally<TargetName> {
   latenciesMs: number[];
-  errors: number;
-  lost: number;
-  samples: string[];
-  /** CPU ms per process and replies, summed over the throughput rounds. */
-  cpuMs: Record<string, number>;
-  replies: number;
 }
 
 function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
-      clients: { type: "string", default: "4" },
-      window: { type: "string", default: "16" },
-      seconds: { type: "string", default: "3" },
-      rounds: { type: "string", default: "3" },
-      warmup: { type: "string", default: "2" },
+      ...loadFlags({ clients: "4", window: "16", seconds: "3", rounds: "3", warmup: "2" }),
       "latency-seconds": { type: "string", default: "1" },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) return undefined;
-  const integer = (name: string, text: string) => integerFlag(name, text);
-  const seconds = secondsFlag;
   return {
-    clients: integer("clients", values.clients),
-    window: integer("window", values.window),
-    seconds: seconds("seconds", values.seconds, 0.1),
-    rounds: integer("rounds", values.rounds),
-    warmup: seconds("warmup", values.warmup, 0),
-    latencySeconds: seconds("latency-seconds", values["latency-seconds"], 0),
-    cpuProf: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+    ...loadSettings(values),
+    latencySeconds: secondsFlag("latency-seconds", values["latency-seconds"], 0),
+    cpuProf: cpuProfFlag(values["cpu-prof"]),
   };
-}
-
-async function startDaemon(stack: Stack, cpuProf: string | undefined): Promise<Daemon> {
-  // "info", not "warn": the harness waits for the "component online" line; nothing is logged per
-  // stanza at info. The daemon inherits our environment, so a profile is asked for through it
-  // (Node 20 refuses --cpu-prof in NODE_OPTIONS, hence a preloaded hook).
-  if (!cpuProf) return Daemon.start(stack, { logLevel: "info", name: "bench" });
-  await mkdir(cpuProf, { recursive: true });
-  const saved = { ...process.env };
-  const hook = fileURLToPath(new URL("cpu-profile-hook.ts", import.meta.url));
-  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ""} --import tsx --import ${hook}`.trim();
-  process.env.BENCH_CPU_PROF_DIR = cpuProf;
-  process.env.BENCH_CPU_PROF_NAME = "concierge";
-  try {
-    return await Daemon.start(stack, { logLevel: "info", name: "bench" });
-  } finally {
-    for (const key of ["NODE_OPTIONS", "BENCH_CPU_PROF_DIR", "BENCH_CPU_PROF_NAME"]) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
 }
 
 async function bench(settings: Settings, teardown: Teardown): Promise<number> {
@@ -131,30 +95,21 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     `disco bench: ${settings.clients} clients × ${settings.window} in flight, ` +
       `${settings.rounds} rounds of ${settings.seconds} s per target, warm-up ${settings.warmup} s`,
   );
-  const stack = await startStack({ accounts: testAccounts(settings.clients) });
-  teardown.add("Prosody and the scratch database", () => stack.stop());
-  progress(`Prosody on c2s port ${stack.prosody.c2sPort}, database ${stack.db.name}`);
-
-  const daemon = await startDaemon(stack, settings.cpuProf);
-  teardown.add("daemon", async () => {
-    const { code, signal: killed } = await daemon.stop();
-    if (code !== 0) progress(`daemon exited with ${code ?? killed}:\n${daemon.transcript()}`);
-  });
+  const stack = await startProsody(teardown, testAccounts(settings.clients));
+  // "info", not "warn": the harness waits for the "component online" line; nothing is logged per
+  // stanza at info.
+  const daemon = await startDaemon(
+    stack,
+    teardown,
+    { logLevel: "info", name: "bench" },
+    settings.cpuProf,
+  );
   await daemon.waitOnline();
 
+  const raw = new RawClients(stack, teardown);
   const clients: RawClient[] = [];
-  teardown.add("clients", () => Promise.all(clients.map((client) => client.close())));
   for (const [index, account] of stack.accounts.entries()) {
-    clients.push(
-      await RawClient.connect({
-        host: "127.0.0.1",
-        port: stack.prosody.c2sPort,
-        domain: stack.prosody.domain,
-        username: account.username,
-        password: account.password,
-        resource: `bench${index}`,
-      }),
-    );
+    clients.push(await raw.connect(account, `bench${index}`));
   }
   const conciergeReply = await probe(clients[0]!, "concierge", stack.componentJid);
 
@@ -162,7 +117,7 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     port: stack.prosody.componentPort,
     jid: FLOOR_JID,
     secret: stack.floorSecret,
-    nodePayloads: { [SAME_NODE]: resultPayload(conciergeReply) },
+    nodePayloads: { [SAME_NODE]: innerXml(conciergeReply) },
   });
   teardown.add("floor component", () => floor.stop());
   const tallies: Tally[] = [
@@ -184,45 +139,22 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
       recordLatency: !many,
       signal,
     });
-
-  if (settings.warmup > 0) {
-    for (const target of tallies) {
-      const warm = await load(target, settings.warmup, true);
-      count(target, warm);
-      progress(`warm-up ${target.name}: ${Math.round(warm.throughput)} iq/s`);
-    }
-  }
-
-  for (let roundIndex = 1; roundIndex <= settings.rounds; roundIndex += 1) {
-    for (const target of tallies) {
-      signal.throwIfAborted();
-      const meter = new CpuMeter({ component: target.pid, server, load: process.pid });
-      const before = meter.snapshot();
-      const result = await load(target, settings.seconds, true);
-      const used = CpuMeter.since(before, meter.snapshot());
-      count(target, result);
-      target.throughputs.push(result.throughput);
-      target.replies += result.replies;
-      for (const [name, ms] of Object.entries(used)) {
-        if (ms !== undefined) target.cpuMs[name] = (target.cpuMs[name] ?? 0) + ms;
-      }
-      const cpu = Object.entries(used)
-        .map(([name, ms]) => `${name} ${ms === undefined ? "?" : Math.round(ms)} ms`)
-        .join(", ");
-      progress(
-        `round ${roundIndex} ${target.name}: ${Math.round(result.throughput)} iq/s` +
-          ` (${result.completed} in ${Math.round(result.elapsedMs)} ms; CPU ${cpu})`,
-      );
-    }
-    if (settings.latencySeconds > 0) {
+  await measureLoads(tallies, settings, {
+    server,
+    load: (target, seconds) => load(target, seconds, true),
+    unit: "iq/s",
+    signal,
+    // One client, one request in flight, per target: the round trips.
+    afterRound: async () => {
+      if (settings.latencySeconds <= 0) return;
       for (const target of tallies) {
         signal.throwIfAborted();
         const result = await load(target, settings.latencySeconds, false);
         count(target, result);
         target.latenciesMs.push(...result.latenciesMs);
       }
-    }
-  }
+    },
+  });
   signal.throwIfAborted();
   return report(tallies);
 }
@@ -237,60 +169,24 @@ async function probe(client: RawClient, name: string, jid: string): Promise<stri
   return reply;
 }
 
-/** The child of a result iq, as raw XML. */
-function resultPayload(reply: string): string {
-  return reply.slice(startTag(reply).length, reply.lastIndexOf("</iq>"));
-}
-
 function tally(name: TargetName, jid: string, pid: number | undefined): Tally {
-  return {
-    name,
-    jid,
-    pid,
-    throughputs: [],
-    latenciesMs: [],
-    errors: 0,
-    lost: 0,
-    samples: [],
-    cpuMs: {},
-    replies: 0,
-  };
-}
-
-function count(target: Tally, result: IqLoadResult): void {
-  target.errors += result.errors;
-  target.lost += result.lost;
-  target.samples.push(...result.errorSamples.slice(0, 5 - target.samples.length));
+  return { ...loadTally(name, jid, pid), latenciesMs: [] };
 }
 
 function report(tallies: Tally[]): number {
   const [floor, same, concierge] = tallies as [Tally, Tally, Tally];
   let failed = false;
-  for (const target of tallies) {
-    const line = figureWriter(BENCH, target.name);
-    const throughput = median(target.throughputs);
-    progress(
-      `${target.name}: median ${Math.round(throughput)} iq/s over rounds ` +
-        target.throughputs.map((value) => Math.round(value)).join(", "),
-    );
-    line("throughput", round(throughput), "iq/s");
-    if (target.latenciesMs.length > 0) {
+  const figures: LoadFigures<Tally> = {
+    bench: BENCH,
+    prefix: "",
+    digits: 0,
+    more: (target, line) => {
+      if (target.latenciesMs.length === 0) return;
       line("latency_p50", round(percentile(target.latenciesMs, 50), 3), "ms");
       line("latency_p99", round(percentile(target.latenciesMs, 99), 3), "ms");
-    }
-    for (const [name, ms] of Object.entries(target.cpuMs)) {
-      const perIq = target.replies > 0 ? (ms * 1000) / target.replies : Number.NaN;
-      line("cpu_per_iq", round(perIq, 1), "us", { process: name });
-    }
-    line("errors", target.errors + target.lost, "iq");
-    if (target.errors + target.lost > 0) {
-      failed = true;
-      progress(
-        `${target.name}: ${target.errors} wrong replies, ${target.lost} unanswered; e.g.\n  ` +
-          target.samples.join("\n  "),
-      );
-    }
-  }
+    },
+  };
+  for (const target of tallies) failed = reportLoad(target, figures) || failed;
   for (const [metric, base] of [
     ["ratio", same],
     ["ratio_minimal_reply", floor],

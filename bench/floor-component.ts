@@ -12,9 +12,13 @@
  * the 128 KiB a single environment variable may hold); FLOOR_FANOUT, a JSON object
  * {"node", "recipients", "payload"}: an iq to node@FLOOR_JID first makes the floor send one
  * headline message per recipient, `<message from='node@FLOOR_JID' to='…' type='headline'>` with
- * `payload` as its children, all in one write, then the result. Prints "online" on stdout once the
- * server accepted the handshake; exits 0 after SIGTERM/SIGINT, 1 if the connection fails or the
- * server closes it.
+ * `payload` as its children, all in one write, then the result; FLOOR_PRESENCE_FILE, a JSON file
+ * {"trigger": bare JID, "from": JID, "recipients": [full JIDs], "payloads": {show: raw XML}}
+ * (show "online" for presence without `<show>`; thousands of JIDs do not fit the environment):
+ * available presence from the trigger user makes the floor write one presence stanza per
+ * recipient, `<presence from='FROM' to='recipient'>PAYLOAD</presence>` with the payload for its
+ * `<show>`, all in one write built beforehand. Prints "online" on stdout once the server accepted
+ * the handshake; exits 0 after SIGTERM/SIGINT, 1 if the connection fails or the server closes it.
  *
  * Run by bench/floor.ts; by hand: FLOOR_PORT=5347 FLOOR_JID=… FLOOR_SECRET=… node --import tsx
  * bench/floor-component.ts
@@ -22,7 +26,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { StanzaScanner, attr, startTag, tagName } from "./xml-scan.js";
+import type { FloorFanout, FloorPresenceFanout } from "./floor.js";
+import { StanzaScanner, attr, childText, startTag, tagName } from "./xml-scan.js";
 
 const host = process.env.FLOOR_HOST ?? "127.0.0.1";
 const port = Number(process.env.FLOOR_PORT);
@@ -46,17 +51,26 @@ for (const [node, file] of Object.entries(
   NODE_PAYLOADS.set(node, readFileSync(file, "utf8"));
 }
 const FANOUT = process.env.FLOOR_FANOUT
-  ? (JSON.parse(process.env.FLOOR_FANOUT) as {
-      node: string;
-      recipients: string[];
-      payload: string;
-    })
+  ? (JSON.parse(process.env.FLOOR_FANOUT) as FloorFanout)
   : undefined;
+const PRESENCE = process.env.FLOOR_PRESENCE_FILE
+  ? (JSON.parse(readFileSync(process.env.FLOOR_PRESENCE_FILE, "utf8")) as FloorPresenceFanout)
+  : undefined;
+/** The whole presence fan-out for each show, built once: a change costs the floor one write. */
+const PRESENCE_FANOUTS = new Map(
+  Object.entries(PRESENCE?.payloads ?? {}).map(([show, payload]) => [
+    show,
+    PRESENCE!.recipients
+      .map((to) => `<presence from='${PRESENCE!.from}' to='${to}'>${payload}</presence>`)
+      .join(""),
+  ]),
+);
 
 let online = false;
 let stopping = false;
 let answered = 0;
 let fannedOut = 0;
+let changes = 0;
 
 const socket = connect({ host, port });
 socket.setEncoding("utf8");
@@ -74,6 +88,7 @@ const scanner = new StanzaScanner({
   stanza(xml) {
     if (xml.charCodeAt(1) === 105 && xml.charCodeAt(2) === 113) return answer(xml); // "<iq"
     const name = tagName(xml);
+    if (name === "presence") return onPresence(xml);
     if (name === "handshake" && !online) {
       online = true;
       process.stdout.write("online\n");
@@ -114,6 +129,20 @@ function fanout(from: string): string {
   return out;
 }
 
+/** Available presence from the trigger user: the FLOOR_PRESENCE_FILE fan-out for its show. */
+function onPresence(xml: string): void {
+  if (PRESENCE === undefined) return;
+  const tag = startTag(xml);
+  if (attr(tag, "type") !== undefined) return;
+  const from = attr(tag, "from") ?? "";
+  const slash = from.indexOf("/");
+  if ((slash < 0 ? from : from.slice(0, slash)) !== PRESENCE.trigger) return;
+  const out = PRESENCE_FANOUTS.get(childText(xml, "show") ?? "online");
+  if (out === undefined) return;
+  changes += 1;
+  socket.write(out);
+}
+
 function fail(message: string): void {
   process.stderr.write(`floor: ${message}\n`);
   socket.destroy();
@@ -141,7 +170,10 @@ socket.on("close", () => {
     process.exitCode = 1;
   }
   process.stderr.write(
-    `floor: answered ${answered} iqs` + (FANOUT ? `, sent ${fannedOut} fan-out messages\n` : "\n"),
+    `floor: answered ${answered} iqs` +
+      (FANOUT ? `, sent ${fannedOut} fan-out messages` : "") +
+      (PRESENCE ? `, fanned ${changes} changes out to ${PRESENCE.recipients.length} each` : "") +
+      "\n",
   );
   process.exit();
 });

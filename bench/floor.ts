@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -22,6 +23,11 @@ export interface FloorOptions {
   nodePayloadFiles?: Record<string, string>;
   /** An iq to node@jid makes the floor send these messages first (see floor-component.ts). */
   fanout?: FloorFanout;
+  /** Presence from the trigger user makes the floor fan presence out (see floor-component.ts). */
+  presence?: FloorPresenceFanout & {
+    /** Where to write it: thousands of JIDs do not fit the environment. */
+    file: string;
+  };
   timeoutMs?: number;
 }
 
@@ -30,6 +36,18 @@ export interface FloorFanout {
   node: string;
   recipients: string[];
   payload: string;
+}
+
+/**
+ * For each show ("online" for none), one presence per recipient from `from`, `payloads[show]` being
+ * its children as raw XML, when the trigger user's device sends the floor presence with that show.
+ */
+export interface FloorPresenceFanout {
+  /** A bare JID. */
+  trigger: string;
+  from: string;
+  recipients: string[];
+  payloads: Record<string, string>;
 }
 
 /** Linux refuses to start a process with an environment string longer than this (MAX_ARG_STRLEN). */
@@ -55,7 +73,13 @@ export class FloorProcess {
       FLOOR_NODE_PAYLOADS: JSON.stringify(options.nodePayloads ?? {}),
       FLOOR_NODE_PAYLOAD_FILES: JSON.stringify(options.nodePayloadFiles ?? {}),
       FLOOR_FANOUT: options.fanout ? JSON.stringify(options.fanout) : "",
+      FLOOR_PRESENCE_FILE: options.presence?.file ?? "",
     };
+    if (options.presence) {
+      const { trigger, from, recipients, payloads } = options.presence;
+      const fanout: FloorPresenceFanout = { trigger, from, recipients, payloads };
+      await writeFile(options.presence.file, JSON.stringify(fanout));
+    }
     for (const [name, value] of Object.entries(settings)) {
       const length = name.length + 1 + Buffer.byteLength(value);
       if (length > MAX_ENV_VALUE) {

@@ -18,48 +18,30 @@
  *    Concierge time (1 = as fast as the floor).
  *
  * Prosody is given network_default_read_size = 65536 (--read-size): with its default of 4096 a
- * component's large stanzas reach it at about 4 MB/s whatever the CPU (see setReadSize), which
- * would make both figures measure that pacing rather than the server's and component's work.
+ * component's large stanzas reach it at about 4 MB/s whatever the CPU (see setReadSize in
+ * bench/setup.ts), which would make both figures measure that pacing rather than the server's
+ * and component's work.
  *
  *   npm run bench:neerc -- --clients 4 --window 2 --seconds 4 --rounds 5 --trials 15
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Account } from "../src/dev/prosody.js";
 import { TestClient } from "../test/harness/client.js";
-import { Daemon } from "../test/harness/daemon.js";
-import { FLOOR_JID, startStack, testAccounts } from "../test/harness/stack.js";
+import { FLOOR_JID, testAccounts } from "../test/harness/stack.js";
 import { FloorProcess } from "./floor.js";
-import { requestOnce, runIqLoad } from "./iq-load.js";
-import { CpuMeter, findPid } from "./proc-cpu.js";
-import { RawClient } from "./raw-client.js";
-import { progress } from "./stats.js";
-import { integerFlag, runBench, secondsFlag } from "./run.js";
-import type { Teardown } from "./teardown.js";
-
+import { requestOnce } from "./iq-load.js";
 import {
-  addCpu,
   ADMIN,
   BENCH,
   checkTasksReply,
-  count,
   createTask,
-  describeCpu,
   FANOUT_ROOM,
-  type FanoutTally,
-  fanoutTally,
   fanoutTrial,
-  inParallel,
-  type LoadTally,
-  loadTally,
   marker,
-  messagePayload,
   NS_TASKS,
   report,
-  resultPayload,
-  setReadSize,
   type Settings,
   setUpRoom,
   statusReport,
@@ -68,6 +50,21 @@ import {
   TASKS_QUERY,
   TASKS_ROOM,
 } from "./neerc-steps.js";
+import { findPid } from "./proc-cpu.js";
+import type { RawClient } from "./raw-client.js";
+import { integerFlag, loadFlags, loadSettings, readSizeFlag, runBench } from "./run.js";
+import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import { progress, stopwatch } from "./stats.js";
+import {
+  fanoutTally,
+  iqLoad,
+  loadTally,
+  measureLoads,
+  type FanoutTally,
+  type LoadTally,
+} from "./tally.js";
+import type { Teardown } from "./teardown.js";
+import { innerXml } from "./xml-scan.js";
 
 const USAGE = `Usage: npm run bench:neerc -- [options]
 
@@ -90,11 +87,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     options: {
       tasks: { type: "string", default: "100" },
       assignees: { type: "string", default: "50" },
-      clients: { type: "string", default: "4" },
-      window: { type: "string", default: "2" },
-      seconds: { type: "string", default: "4" },
-      rounds: { type: "string", default: "5" },
-      warmup: { type: "string", default: "1" },
+      ...loadFlags({ clients: "4", window: "2", seconds: "4", rounds: "5", warmup: "1" }),
       users: { type: "string", default: "500" },
       trials: { type: "string", default: "15" },
       "read-size": { type: "string", default: "65536" },
@@ -102,19 +95,13 @@ function parseSettings(argv: string[]): Settings | undefined {
     },
   });
   if (values.help) return undefined;
-  const integer = (name: string, text: string) => integerFlag(name, text);
-  const seconds = secondsFlag;
   const settings = {
-    tasks: integer("tasks", values.tasks),
-    assignees: integer("assignees", values.assignees),
-    clients: integer("clients", values.clients),
-    window: integer("window", values.window),
-    seconds: seconds("seconds", values.seconds, 0.1),
-    rounds: integer("rounds", values.rounds),
-    warmup: seconds("warmup", values.warmup, 0),
-    users: integer("users", values.users),
-    trials: integer("trials", values.trials),
-    readSize: values["read-size"] === "0" ? 0 : integer("read-size", values["read-size"]),
+    tasks: integerFlag("tasks", values.tasks),
+    assignees: integerFlag("assignees", values.assignees),
+    ...loadSettings(values),
+    users: integerFlag("users", values.users),
+    trials: integerFlag("trials", values.trials),
+    readSize: readSizeFlag(values["read-size"]),
   };
   if (settings.clients > settings.assignees) throw new Error("--clients must be ≤ --assignees");
   return settings;
@@ -122,8 +109,7 @@ function parseSettings(argv: string[]): Settings | undefined {
 
 async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const { signal } = teardown;
-  const started = performance.now();
-  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const elapsed = stopwatch();
   progress(
     `neerc bench: #tasks of ${settings.tasks} tasks × ${settings.assignees} users from ` +
       `${settings.clients} clients × ${settings.window} in flight, ${settings.rounds} rounds of ` +
@@ -131,27 +117,17 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
       `${settings.trials} trials per target`,
   );
   const members = testAccounts(Math.max(settings.assignees, settings.users));
-  const stack = await startStack({ accounts: [ADMIN, ...members] });
-  teardown.add("Prosody and the scratch database", () => stack.stop());
-  if (settings.readSize > 0) await setReadSize(stack, settings.readSize);
-  progress(
-    `Prosody on c2s port ${stack.prosody.c2sPort} (read size ` +
-      `${settings.readSize || "4096, its default"}), database ${stack.db.name}`,
-  );
+  const stack = await startProsody(teardown, [ADMIN, ...members], settings.readSize);
   const domain = stack.prosody.domain;
   const bare = (account: Account) => `${account.username}@${domain}`;
 
   // The daemon starts (and compiles) while the rooms are set up; it reads a room on first use.
-  const daemon = await Daemon.start(stack, {
+  const daemon = await startDaemon(stack, teardown, {
     logLevel: "info",
     name: "bench-neerc",
     extra: {
       neerc: { muc_service: stack.prosody.mucDomain, refresh_interval_ms: 3_600_000 },
     },
-  });
-  teardown.add("daemon", async () => {
-    const { code, signal: killed } = await daemon.stop();
-    if (code !== 0) progress(`daemon exited with ${code ?? killed}:\n${daemon.transcript()}`);
   });
 
   const admin = await TestClient.connect(stack, ADMIN, "setup");
@@ -197,29 +173,15 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   // From here on the admin's notifications have no available resource and are dropped.
   await admin.stop();
 
-  const connect = (account: Account, resource: string) =>
-    RawClient.connect({
-      host: "127.0.0.1",
-      port: stack.prosody.c2sPort,
-      domain,
-      username: account.username,
-      password: account.password,
-      resource,
-    });
-  const clients: RawClient[] = [];
-  teardown.add("clients", () => Promise.all(clients.map((client) => client.close())));
+  const clients = new RawClients(stack, teardown);
   // Load clients send no presence: no headline reaches them, only the replies they asked for.
   const loaders: RawClient[] = [];
   for (const [index, account] of members.slice(0, settings.clients).entries()) {
-    const client = await connect(account, `load${index + 1}`);
-    clients.push(client);
-    loaders.push(client);
+    loaders.push(await clients.connect(account, `load${index + 1}`));
   }
-  const trigger = await connect(ADMIN, "bench");
-  clients.push(trigger);
+  const trigger = await clients.connect(ADMIN, "bench");
   const online = await inParallel(members.slice(0, settings.users), 50, async (account) => {
-    const client = await connect(account, "fanout");
-    clients.push(client);
+    const client = await clients.connect(account, "fanout");
     await client.available();
     return client;
   });
@@ -228,16 +190,16 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   // What the floor will answer and send: Concierge's own payloads, as the clients receive them.
   const tasksReply = await requestOnce(loaders[0]!, stack.componentJid, TASKS_QUERY, 10_000);
   checkTasksReply(tasksReply, settings);
-  const tasksPayload = resultPayload(tasksReply);
+  const tasksPayload = innerXml(tasksReply);
   const payloadFile = join(stack.prosody.dir, "floor-tasks-payload.xml");
   await writeFile(payloadFile, tasksPayload);
   progress(`Concierge answers #tasks with ${Buffer.byteLength(tasksReply)} bytes`);
 
-  const fanouts: FanoutTally[] = [
+  const fanouts: [FanoutTally, FanoutTally] = [
     fanoutTally("floor", `${FANOUT_ROOM}@${FLOOR_JID}`, undefined),
     fanoutTally("concierge", fanoutJid, daemon.child.pid),
   ];
-  const [floorFanout, conciergeFanout] = fanouts as [FanoutTally, FanoutTally];
+  const [floorFanout, conciergeFanout] = fanouts;
   const server = findPid((command) => command.includes(stack.prosody.configPath));
   let trial = 0;
   const fanout = (target: FanoutTally, measured: boolean) =>
@@ -261,62 +223,35 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     jid: FLOOR_JID,
     secret: stack.floorSecret,
     nodePayloadFiles: { [TASKS_NODE]: payloadFile },
-    nodePayloads: { [FANOUT_ROOM]: resultPayload(warm.reply) },
+    nodePayloads: { [FANOUT_ROOM]: innerXml(warm.caused) },
     fanout: {
       node: FANOUT_ROOM,
       // The recipients Concierge notifies: the room's members, then its owner.
       recipients: [...roomMembers(settings.users), bare(ADMIN)],
-      payload: messagePayload(notification),
+      payload: innerXml(notification),
     },
   });
   teardown.add("floor component", () => floor.stop());
   floorFanout.pid = floor.pid;
   const floorReply = await requestOnce(loaders[0]!, `${TASKS_NODE}@${FLOOR_JID}`, TASKS_QUERY);
   // Prosody writes attributes in no fixed order, so the two are compared by size only.
-  if (Buffer.byteLength(resultPayload(floorReply)) !== Buffer.byteLength(tasksPayload)) {
+  if (Buffer.byteLength(innerXml(floorReply)) !== Buffer.byteLength(tasksPayload)) {
     throw new Error(`the floor's #tasks payload differs from Concierge's: ${floorReply}`);
   }
   progress(`${elapsed()}: floor (pid ${floor.pid}) and Concierge (pid ${daemon.child.pid}) online`);
 
   // 1. #tasks throughput.
-  const loads: LoadTally[] = [
+  const loads: [LoadTally, LoadTally] = [
     loadTally("floor", `${TASKS_NODE}@${FLOOR_JID}`, floor.pid),
     loadTally("concierge", stack.componentJid, daemon.child.pid),
   ];
-  const load = (target: LoadTally, seconds: number) =>
-    runIqLoad(loaders, {
-      to: target.jid,
-      payload: TASKS_QUERY,
-      window: settings.window,
-      durationMs: seconds * 1000,
-      expect: NS_TASKS,
-      drainTimeoutMs: 15_000,
-      signal,
-    });
-  if (settings.warmup > 0) {
-    for (const target of loads) {
-      const result = await load(target, settings.warmup);
-      count(target, result);
-      progress(`warm-up ${target.name}: ${Math.round(result.throughput)} #tasks/s`);
-    }
-  }
-  for (let roundIndex = 1; roundIndex <= settings.rounds; roundIndex += 1) {
-    for (const target of loads) {
-      signal.throwIfAborted();
-      const meter = new CpuMeter({ component: target.pid, server, load: process.pid });
-      const before = meter.snapshot();
-      const result = await load(target, settings.seconds);
-      const used = CpuMeter.since(before, meter.snapshot());
-      count(target, result);
-      target.throughputs.push(result.throughput);
-      target.replies += result.replies;
-      addCpu(target.cpuMs, used);
-      progress(
-        `round ${roundIndex} ${target.name}: ${Math.round(result.throughput)} #tasks/s` +
-          ` (${result.completed} in ${Math.round(result.elapsedMs)} ms; CPU ${describeCpu(used)})`,
-      );
-    }
-  }
+  const queries = { payload: TASKS_QUERY, window: settings.window, expect: NS_TASKS };
+  await measureLoads(loads, settings, {
+    server,
+    load: iqLoad(loaders, { ...queries, drainTimeoutMs: 15_000, signal }),
+    unit: "#tasks/s",
+    signal,
+  });
   progress(`${elapsed()}: #tasks measured`);
 
   // 2. Fan-out: one more unmeasured trial each, then measured trials, alternating.
@@ -335,7 +270,7 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   }
   progress(`${elapsed()}: fan-out measured`);
   signal.throwIfAborted();
-  return report(settings, loads, fanouts, {
+  return report(loads, fanouts, {
     replyBytes: Buffer.byteLength(tasksReply),
     readSize: settings.readSize,
     recipients: settings.users + 1,

@@ -8,6 +8,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { migrate } from "../src/db/migrate.js";
 import { migrationsDir } from "../src/paths.js";
+import { seededRandom } from "./stats.js";
 
 /** A stored property, canonical as src/olpc/properties.ts keeps it (bool "1"/"0", sorted). */
 export interface StoredProperty {
@@ -57,18 +58,6 @@ export function activityTitle(value: number): string {
   return `Trial ${String(value).padStart(TITLE_WIDTH, "0")}`;
 }
 
-/** mulberry32: a small seedable PRNG, so that every run loads the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sorted(properties: StoredProperty[]): StoredProperty[] {
   return properties.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -87,7 +76,7 @@ export function generate(
   options: { buddies: number; activities: number; domain: string; mucDomain: string },
   seed = 20_080_601,
 ): DataSet {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const hex = (bytes: number) =>
     Array.from({ length: bytes }, () =>
       Math.floor(next() * 256)

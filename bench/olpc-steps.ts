@@ -1,10 +1,18 @@
-/** The OLPC benchmark's parts: constants, settings, tallies, one fan-out trial, the report. */
+/** The OLPC benchmark's parts: constants, settings, queries, the report. */
 import { performance } from "node:perf_hooks";
-import { watchArrivals } from "./arrivals.js";
-import { requestOnce, type IqLoadResult } from "./iq-load.js";
+import { requestOnce } from "./iq-load.js";
+import { propertiesXml, type BenchActivity } from "./olpc-data.js";
 import { CpuMeter } from "./proc-cpu.js";
 import type { RawClient } from "./raw-client.js";
-import { emit, figureWriter, median, progress, round } from "./stats.js";
+import { emit, progress, round } from "./stats.js";
+import {
+  describeCpu,
+  reportFanouts,
+  reportLoad,
+  reportLoadRatio,
+  type FanoutTally,
+  type LoadTally,
+} from "./tally.js";
 import { attr, startTag } from "./xml-scan.js";
 
 export const BENCH = "olpc";
@@ -38,34 +46,6 @@ export interface Settings {
   watch: WatchKind;
   readSize: number;
   cpuProf: string | undefined;
-}
-
-export type TargetName = "floor" | "concierge";
-
-export interface LoadTally {
-  name: TargetName;
-  jid: string;
-  pid: number | undefined;
-  throughputs: number[];
-  errors: number;
-  lost: number;
-  samples: string[];
-  cpuMs: Record<string, number>;
-  replies: number;
-}
-
-export interface FanoutTally {
-  name: TargetName;
-  /** Sender of the notifications (for the floor, also where the trigger iq goes). */
-  jid: string;
-  pid: number | undefined;
-  lastMs: number[];
-  firstMs: number[];
-  cpuMs: Record<string, number>;
-  /** Bytes of one notification as a watcher received it. */
-  messageBytes: number;
-  others: number;
-  duplicates: number;
 }
 
 /** The draft activity query of the throughput figure: one `type`, pages of 10. */
@@ -125,81 +105,45 @@ export async function sequentialLoad(
   return result;
 }
 
-export function loadTally(name: TargetName, jid: string, pid: number | undefined): LoadTally {
-  return {
-    name,
-    jid,
-    pid,
-    throughputs: [],
-    errors: 0,
-    lost: 0,
-    samples: [],
-    cpuMs: {},
-    replies: 0,
-  };
-}
-
-export function fanoutTally(name: TargetName, jid: string, pid: number | undefined): FanoutTally {
-  return {
-    name,
-    jid,
-    pid,
-    lastMs: [],
-    firstMs: [],
-    cpuMs: {},
-    messageBytes: 0,
-    others: 0,
-    duplicates: 0,
-  };
-}
-
-export function count(target: LoadTally, result: IqLoadResult): void {
-  target.errors += result.errors;
-  target.lost += result.lost;
-  target.samples.push(...result.errorSamples.slice(0, 5 - target.samples.length));
-}
-
-export function addCpu(
-  total: Record<string, number>,
-  used: Record<string, number | undefined>,
-): void {
-  for (const [name, ms] of Object.entries(used)) {
-    if (ms !== undefined) total[name] = (total[name] ?? 0) + ms;
+/**
+ * Queries that each open a different result set: every client sends `payloads` in turn, one in
+ * flight, for `seconds` (see sequentialLoad); the component's CPU time per query and throughput.
+ */
+export async function measureSwitching(
+  clients: readonly RawClient[],
+  to: string,
+  payloads: readonly string[],
+  pids: { component: number | undefined; server: number | undefined; load: number },
+  seconds: number,
+): Promise<NonNullable<Facts["switching"]>> {
+  const meter = new CpuMeter(pids);
+  const before = meter.snapshot();
+  const result = await sequentialLoad(clients, to, payloads, seconds * 1000);
+  const used = CpuMeter.since(before, meter.snapshot());
+  if (result.errors > 0) {
+    throw new Error(`switching queries failed: ${result.errors}, e.g. ${result.sample}`);
   }
-}
-
-export function describeCpu(used: Record<string, number | undefined>): string {
-  return Object.entries(used)
-    .map(([name, ms]) => `${name} ${ms === undefined ? "?" : Math.round(ms)} ms`)
-    .join(", ");
-}
-
-/** The child of a result iq, as raw XML. */
-export function resultPayload(reply: string): string {
-  return reply.slice(startTag(reply).length, reply.lastIndexOf("</iq>"));
-}
-
-/** The children of a message, as raw XML. */
-export function messagePayload(message: string): string {
-  return message.slice(startTag(message).length, message.lastIndexOf("</message>"));
-}
-
-/** Runs `work` on every item with at most `limit` at a time; results in item order. */
-export async function inParallel<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
+  const switching = {
+    cpuUs: ((used.component ?? Number.NaN) * 1000) / result.completed,
+    throughput: (result.completed * 1000) / result.elapsedMs,
+    queries: result.completed,
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  progress(
+    `switching types: ${Math.round(switching.throughput)} iq/s with one in flight per ` +
+      `client (${result.completed} queries; CPU ${describeCpu(used)})`,
+  );
+  return switching;
+}
+
+/** The watched activity's properties with a new title, as its participant sends them. */
+export function propertiesMessage(to: string, activity: BenchActivity, title: string): string {
+  const properties = activity.properties.map((p) =>
+    p.name === "name" ? { ...p, value: title } : p,
+  );
+  return (
+    `<message to='${to}'><properties xmlns='${NS_ACTIVITY_PROPS}' activity='${activity.id}'` +
+    ` room='${activity.room}'>${propertiesXml(properties)}</properties></message>`
+  );
 }
 
 /** Drops whatever the clients have received so far (stray presence and the like); returns how much. */
@@ -209,68 +153,6 @@ export async function flush(clients: readonly RawClient[], settleMs = 200): Prom
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   for (const client of clients) client.listen(undefined);
   return dropped;
-}
-
-export interface TrialOptions {
-  watchers: readonly RawClient[];
-  /** Sends what causes the fan-out; resolves once the trigger's side is done. */
-  cause: () => Promise<unknown>;
-  /** Concierge's notices of this trial carry this text; the floor's are told apart by sender. */
-  marker: string | undefined;
-  pids: Record<string, number | undefined>;
-  measured: boolean;
-  signal: AbortSignal;
-}
-
-export interface TrialResult {
-  lastMs: number;
-  firstMs: number;
-  sample: string;
-}
-
-/**
- * One change and its fan-out: resolves once every watcher has received its notice (from the
- * target's JID, with this trial's marker if given), with the time to the first and the last.
- */
-export async function fanoutTrial(
-  target: FanoutTally,
-  options: TrialOptions,
-): Promise<TrialResult> {
-  const { watchers, marker, signal } = options;
-  const meter = new CpuMeter(options.pids);
-  const before = meter.snapshot();
-  const arrivals = watchArrivals(watchers, {
-    match: (stanza) =>
-      stanza.startsWith("<message") &&
-      attr(startTag(stanza), "from") === target.jid &&
-      (marker === undefined || stanza.includes(marker)),
-    timeoutMs: 20_000,
-    signal,
-  });
-  const start = performance.now();
-  const caused = options.cause();
-  const [got, done] = await Promise.allSettled([arrivals, caused]);
-  if (got.status === "rejected") throw got.reason;
-  if (done.status === "rejected") throw done.reason;
-  const used = CpuMeter.since(before, meter.snapshot());
-  const { times, others, duplicates, otherSamples, sample } = got.value;
-  if (others > 0) progress(`${target.name}: ${others} unexpected stanzas, e.g. ${otherSamples[0]}`);
-  const result: TrialResult = {
-    lastMs: Math.max(...times) - start,
-    firstMs: Math.min(...times) - start,
-    sample,
-  };
-  target.messageBytes = Buffer.byteLength(sample);
-  target.others += others;
-  target.duplicates += duplicates;
-  if (options.measured) {
-    target.lastMs.push(result.lastMs);
-    target.firstMs.push(result.firstMs);
-    addCpu(target.cpuMs, used);
-  }
-  // Let any straggler pass before the next trial.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  return result;
 }
 
 export interface Facts {
@@ -286,47 +168,27 @@ export interface Facts {
 
 export function report(
   settings: Settings,
-  loads: LoadTally[],
-  fanouts: FanoutTally[],
+  loads: [LoadTally, LoadTally],
+  fanouts: [FanoutTally, FanoutTally],
   facts: Facts,
 ): number {
-  let failed = false;
   const readSize = String(facts.readSize || 4096);
-  for (const target of loads) {
-    const line = figureWriter(BENCH, target.name);
-    const throughput = median(target.throughputs);
-    progress(
-      `query ${target.name}: median ${Math.round(throughput)} iq/s over rounds ` +
-        target.throughputs.map((value) => Math.round(value)).join(", "),
-    );
-    line("query_throughput", round(throughput, 1), "iq/s", {
+  const figures = {
+    bench: BENCH,
+    prefix: "query",
+    digits: 1,
+    details: {
       reply_bytes: String(facts.replyBytes),
       matches: String(facts.matches),
       buddies: String(settings.buddies),
       activities: String(settings.activities),
       prosody_read_size: readSize,
-    });
-    for (const [name, ms] of Object.entries(target.cpuMs)) {
-      const perIq = target.replies > 0 ? (ms * 1000) / target.replies : Number.NaN;
-      line("query_cpu_per_iq", round(perIq, 1), "us", { process: name });
-    }
-    line("query_errors", target.errors + target.lost, "iq");
-    if (target.errors + target.lost > 0) {
-      failed = true;
-      progress(
-        `query ${target.name}: ${target.errors} wrong replies, ${target.lost} unanswered; e.g.\n  ` +
-          target.samples.join("\n  "),
-      );
-    }
-  }
-  const [floorLoad, conciergeLoad] = loads as [LoadTally, LoadTally];
-  const ratio = median(conciergeLoad.throughputs) / median(floorLoad.throughputs);
-  const pairs = conciergeLoad.throughputs.map((value, i) => value / floorLoad.throughputs[i]!);
-  emit({ bench: BENCH, metric: "query_ratio", value: round(ratio, 3), goal: GOAL });
-  progress(
-    `query ratio: concierge/floor ${ratio.toFixed(3)} (per round ` +
-      `${pairs.map((r) => r.toFixed(2)).join(", ")}; goal ≥ ${GOAL}: ${ratio >= GOAL ? "met" : "not met"})`,
-  );
+    },
+  };
+  let failed = false;
+  for (const target of loads) failed = reportLoad(target, figures) || failed;
+  const [, conciergeLoad] = loads;
+  reportLoadRatio({ ...figures, goal: GOAL }, ...loads);
   const componentMs = conciergeLoad.cpuMs.component;
   if (componentMs !== undefined && conciergeLoad.replies > 0) {
     emit({
@@ -338,7 +200,6 @@ export function report(
       queries: conciergeLoad.replies,
     });
   }
-
   if (facts.switching) {
     emit({
       bench: BENCH,
@@ -360,43 +221,20 @@ export function report(
     watchers: facts.watchers,
     watch: facts.watch,
   });
-  for (const target of fanouts) {
-    const line = figureWriter(BENCH, target.name);
-    const last = median(target.lastMs);
-    progress(
-      `notify ${target.name}: median ${last.toFixed(1)} ms to the last of ${facts.watchers} over ` +
-        `trials ${target.lastMs.map((ms) => ms.toFixed(1)).join(", ")}`,
-    );
-    line("notify_ms", round(last, 1), "ms", {
+  const duplicated = reportFanouts(fanouts, {
+    bench: BENCH,
+    prefix: "notify",
+    label: "notify",
+    recipients: "watchers",
+    reached: facts.watchers,
+    details: (target) => ({
       watchers: String(facts.watchers),
       watch: facts.watch,
       message_bytes: String(target.messageBytes),
       prosody_read_size: readSize,
-    });
-    line("notify_first_ms", round(median(target.firstMs), 1), "ms");
-    for (const [name, ms] of Object.entries(target.cpuMs)) {
-      line("notify_cpu_per_change", round(ms / target.lastMs.length, 1), "ms", { process: name });
-    }
-    if (target.others + target.duplicates > 0) {
-      progress(
-        `notify ${target.name}: ${target.duplicates} duplicate and ${target.others} ` +
-          `unexpected stanzas at the watchers`,
-      );
-    }
-    if (target.duplicates > 0) failed = true;
-  }
-  const [floorFanout, conciergeFanout] = fanouts as [FanoutTally, FanoutTally];
-  const fanoutRatio = median(floorFanout.lastMs) / median(conciergeFanout.lastMs);
-  emit({
-    bench: BENCH,
-    metric: "notify_ratio",
-    value: round(fanoutRatio, 3),
-    of: "floor time / concierge time",
+    }),
   });
-  progress(
-    `notify ratio: floor/concierge time ${fanoutRatio.toFixed(3)} (Concierge takes ` +
-      `${(1 / fanoutRatio).toFixed(2)}× the floor's time; ${settings.trials} trials each)`,
-  );
-  if (failed) progress("some replies or notifications were wrong or missing: exiting 1");
-  return failed ? 1 : 0;
+  if (!failed && !duplicated) return 0;
+  progress("some replies or notifications were wrong or missing: exiting 1");
+  return 1;
 }

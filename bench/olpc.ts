@@ -39,56 +39,51 @@
  * --cpu-prof DIR writes a V8 CPU profile of the daemon into DIR (summarize it with
  * npx tsx bench/cpuprofile-summary.ts DIR/concierge-*.cpuprofile).
  */
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Account } from "../src/dev/prosody.js";
-import { Daemon, type DaemonOptions } from "../test/harness/daemon.js";
-import { FLOOR_JID, startStack, testAccounts, type Stack } from "../test/harness/stack.js";
+import { FLOOR_JID, testAccounts } from "../test/harness/stack.js";
 import { FloorProcess } from "./floor.js";
-import { requestOnce, runIqLoad } from "./iq-load.js";
-import { setReadSize } from "./neerc-steps.js";
+import { requestOnce } from "./iq-load.js";
+import { ACTIVITY_TYPES, activityTitle, generate, loadDataSet } from "./olpc-data.js";
 import {
-  ACTIVITY_TYPES,
-  activityTitle,
-  generate,
-  loadDataSet,
-  propertiesXml,
-  type BenchActivity,
-} from "./olpc-data.js";
-import {
-  addCpu,
   BENCH,
-  count,
-  describeCpu,
   FANOUT_NODE,
-  fanoutTally,
-  fanoutTrial,
   flush,
-  inParallel,
-  loadTally,
-  messagePayload,
+  measureSwitching,
   NS_ACTIVITY,
-  NS_ACTIVITY_PROPS,
+  propertiesMessage,
   QUERY_NODE,
   report,
-  resultPayload,
-  sequentialLoad,
   typeQuery,
   watchRequest,
-  type FanoutTally,
-  type Facts,
-  type LoadTally,
   type Settings,
 } from "./olpc-steps.js";
-import { CpuMeter, findPid } from "./proc-cpu.js";
-import { RawClient } from "./raw-client.js";
-import { integerFlag, runBench, secondsFlag } from "./run.js";
-import { progress } from "./stats.js";
+import { findPid } from "./proc-cpu.js";
+import type { RawClient } from "./raw-client.js";
+import {
+  cpuProfFlag,
+  integerFlag,
+  loadFlags,
+  loadSettings,
+  readSizeFlag,
+  runBench,
+  secondsFlag,
+} from "./run.js";
+import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import { progress, stopwatch } from "./stats.js";
+import {
+  fanoutTally,
+  fanoutTrial,
+  iqLoad,
+  loadTally,
+  measureLoads,
+  messageFrom,
+  type FanoutTally,
+  type LoadTally,
+} from "./tally.js";
 import type { Teardown } from "./teardown.js";
-import { attr, startTag } from "./xml-scan.js";
+import { attr, innerXml, startTag } from "./xml-scan.js";
 
 const USAGE = `Usage: npm run bench:olpc -- [options]
 
@@ -116,11 +111,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     options: {
       buddies: { type: "string", default: "10000" },
       activities: { type: "string", default: "5000" },
-      clients: { type: "string", default: "4" },
-      window: { type: "string", default: "8" },
-      seconds: { type: "string", default: "3" },
-      rounds: { type: "string", default: "7" },
-      warmup: { type: "string", default: "2" },
+      ...loadFlags({ clients: "4", window: "8", seconds: "3", rounds: "7", warmup: "2" }),
       watchers: { type: "string", default: "1000" },
       trials: { type: "string", default: "20" },
       switching: { type: "string", default: "3" },
@@ -137,61 +128,20 @@ function parseSettings(argv: string[]): Settings | undefined {
   const settings: Settings = {
     buddies: integerFlag("buddies", values.buddies, 3),
     activities: integerFlag("activities", values.activities, ACTIVITY_TYPES.length),
-    clients: integerFlag("clients", values.clients),
-    window: integerFlag("window", values.window),
-    seconds: secondsFlag("seconds", values.seconds, 0.1),
-    rounds: integerFlag("rounds", values.rounds),
-    warmup: secondsFlag("warmup", values.warmup, 0),
+    ...loadSettings(values),
     watchers: integerFlag("watchers", values.watchers),
     trials: integerFlag("trials", values.trials),
     switching: secondsFlag("switching", values.switching, 0),
     watch: values.watch,
-    readSize: values["read-size"] === "0" ? 0 : integerFlag("read-size", values["read-size"]),
-    cpuProf: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+    readSize: readSizeFlag(values["read-size"]),
+    cpuProf: cpuProfFlag(values["cpu-prof"]),
   };
   return settings;
 }
 
-async function startDaemon(stack: Stack, settings: Settings): Promise<Daemon> {
-  // "info": the harness waits for log lines; nothing is logged per stanza at info.
-  const options: DaemonOptions = {
-    logLevel: "info",
-    name: "bench-olpc",
-    extra: { olpc: {}, presence: { liveness_interval_ms: 0 } },
-  };
-  if (!settings.cpuProf) return Daemon.start(stack, options);
-  // Node 20 refuses --cpu-prof in NODE_OPTIONS: the daemon inherits a preloaded hook instead.
-  await mkdir(settings.cpuProf, { recursive: true });
-  const saved = { ...process.env };
-  const hook = fileURLToPath(new URL("cpu-profile-hook.ts", import.meta.url));
-  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ""} --import tsx --import ${hook}`.trim();
-  process.env.BENCH_CPU_PROF_DIR = settings.cpuProf;
-  process.env.BENCH_CPU_PROF_NAME = "concierge";
-  try {
-    return await Daemon.start(stack, options);
-  } finally {
-    for (const key of ["NODE_OPTIONS", "BENCH_CPU_PROF_DIR", "BENCH_CPU_PROF_NAME"]) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
-}
-
-/** The watched activity's properties with a new title, as its participant sends them. */
-function propertiesMessage(to: string, activity: BenchActivity, title: string): string {
-  const properties = activity.properties.map((p) =>
-    p.name === "name" ? { ...p, value: title } : p,
-  );
-  return (
-    `<message to='${to}'><properties xmlns='${NS_ACTIVITY_PROPS}' activity='${activity.id}'` +
-    ` room='${activity.room}'>${propertiesXml(properties)}</properties></message>`
-  );
-}
-
 async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const { signal } = teardown;
-  const started = performance.now();
-  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const elapsed = stopwatch();
   progress(
     `olpc bench: ${settings.buddies} buddies, ${settings.activities} activities; queries from ` +
       `${settings.clients} clients × ${settings.window} in flight, ${settings.rounds} rounds of ` +
@@ -220,16 +170,12 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const loaderAccounts = testAccounts(settings.clients, "loader");
   const watcherAccounts = testAccounts(settings.watchers, "watcher");
 
-  const stack = await startStack({
-    accounts: [...loaderAccounts, ...watcherAccounts, triggerAccount],
-  });
-  teardown.add("Prosody and the scratch database", () => stack.stop());
-  if (stack.prosody.domain !== domain) throw new Error(`unexpected domain ${stack.prosody.domain}`);
-  if (settings.readSize > 0) await setReadSize(stack, settings.readSize);
-  progress(
-    `Prosody on c2s port ${stack.prosody.c2sPort} (read size ` +
-      `${settings.readSize || "4096, its default"}), database ${stack.db.name}`,
+  const stack = await startProsody(
+    teardown,
+    [...loaderAccounts, ...watcherAccounts, triggerAccount],
+    settings.readSize,
   );
+  if (stack.prosody.domain !== domain) throw new Error(`unexpected domain ${stack.prosody.domain}`);
   await loadDataSet(stack.db.url, data);
   progress(
     `${elapsed()}: ${data.buddies.length} buddies, ${data.activities.length} activities, ` +
@@ -237,34 +183,27 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   );
 
   // Closed after the daemon has stopped: it need not follow a thousand departures on its way out.
-  const clients: RawClient[] = [];
-  teardown.add("clients", () => Promise.all(clients.map((client) => client.close())));
-  const daemon = await startDaemon(stack, settings);
-  teardown.add("daemon", async () => {
-    const { code, signal: killed } = await daemon.stop();
-    if (code !== 0) progress(`daemon exited with ${code ?? killed}:\n${daemon.transcript()}`);
-  });
+  const clients = new RawClients(stack, teardown);
+  // "info": the harness waits for log lines; nothing is logged per stanza at info.
+  const daemon = await startDaemon(
+    stack,
+    teardown,
+    {
+      logLevel: "info",
+      name: "bench-olpc",
+      extra: { olpc: {}, presence: { liveness_interval_ms: 0 } },
+    },
+    settings.cpuProf,
+  );
   await daemon.waitOnline(1, 60_000);
   await daemon.waitForLog((line) => line.msg === "concierge started", 60_000);
   progress(`${elapsed()}: Concierge (pid ${daemon.child.pid}) online with the index loaded`);
   signal.throwIfAborted();
 
-  const connect = async (account: Account, resource: string) => {
-    const client = await RawClient.connect({
-      host: "127.0.0.1",
-      port: stack.prosody.c2sPort,
-      domain,
-      username: account.username,
-      password: account.password,
-      resource,
-    });
-    clients.push(client);
-    return client;
-  };
   // Load clients send no presence: they get the replies they ask for and nothing else.
   const loaders: RawClient[] = [];
   for (const [index, account] of loaderAccounts.entries()) {
-    loaders.push(await connect(account, `load${index + 1}`));
+    loaders.push(await clients.connect(account, `load${index + 1}`));
   }
 
   // 1. Property queries: Concierge's reply, then the floor answering with the same payload.
@@ -276,7 +215,7 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   if (attr(startTag(reply), "type") !== "result" || Number(counted) !== matches || items !== page) {
     throw new Error(`expected ${page} of ${matches} activities, got: ${reply.slice(0, 600)}`);
   }
-  const payload = resultPayload(reply);
+  const payload = innerXml(reply);
   progress(
     `Concierge answers the query with ${Buffer.byteLength(reply)} bytes (${page} of ${matches}), e.g.\n` +
       `  ${reply.slice(0, 400)}…`,
@@ -291,81 +230,42 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const queryFloorJid = `${QUERY_NODE}@${FLOOR_JID}`;
   const floorReply = await requestOnce(loaders[0]!, queryFloorJid, query);
   // Prosody writes attributes in no fixed order, so the two are compared by size only.
-  if (Buffer.byteLength(resultPayload(floorReply)) !== Buffer.byteLength(payload)) {
+  if (Buffer.byteLength(innerXml(floorReply)) !== Buffer.byteLength(payload)) {
     throw new Error(`the floor's payload differs from Concierge's: ${floorReply.slice(0, 600)}`);
   }
   const server = findPid((command) => command.includes(stack.prosody.configPath));
-  const loads: LoadTally[] = [
+  const loads: [LoadTally, LoadTally] = [
     loadTally("floor", queryFloorJid, queryFloor.pid),
     loadTally("concierge", stack.componentJid, daemon.child.pid),
   ];
-  const load = (target: LoadTally, seconds: number) =>
-    runIqLoad(loaders, {
-      to: target.jid,
-      payload: query,
-      window: settings.window,
-      durationMs: seconds * 1000,
-      expect: "<count>",
-      drainTimeoutMs: 15_000,
-      signal,
-    });
-  if (settings.warmup > 0) {
-    for (const target of loads) {
-      const result = await load(target, settings.warmup);
-      count(target, result);
-      progress(`warm-up ${target.name}: ${Math.round(result.throughput)} iq/s`);
-    }
-  }
-  for (let roundIndex = 1; roundIndex <= settings.rounds; roundIndex += 1) {
-    for (const target of loads) {
-      signal.throwIfAborted();
-      const meter = new CpuMeter({ component: target.pid, server, load: process.pid });
-      const before = meter.snapshot();
-      const result = await load(target, settings.seconds);
-      const used = CpuMeter.since(before, meter.snapshot());
-      count(target, result);
-      target.throughputs.push(result.throughput);
-      target.replies += result.replies;
-      addCpu(target.cpuMs, used);
-      progress(
-        `round ${roundIndex} ${target.name}: ${Math.round(result.throughput)} iq/s` +
-          ` (${result.completed} in ${Math.round(result.elapsedMs)} ms; CPU ${describeCpu(used)})`,
-      );
-    }
-  }
+  const queries = { payload: query, window: settings.window, expect: "<count>" };
+  await measureLoads(loads, settings, {
+    server,
+    load: iqLoad(loaders, { ...queries, drainTimeoutMs: 15_000, signal }),
+    unit: "iq/s",
+    signal,
+  });
   await queryFloor.stop();
 
   // 1b. Queries that each open a different result set: every client alternates between two
   // other types, one query in flight (Concierge only: the floor's work does not change).
-  let switching: Facts["switching"];
-  if (settings.switching > 0) {
-    const meter = new CpuMeter({ component: daemon.child.pid, server, load: process.pid });
-    const before = meter.snapshot();
-    const result = await sequentialLoad(
-      loaders,
-      stack.componentJid,
-      [typeQuery(ACTIVITY_TYPES[2]), typeQuery(ACTIVITY_TYPES[3])],
-      settings.switching * 1000,
-    );
-    const used = CpuMeter.since(before, meter.snapshot());
-    if (result.errors > 0) {
-      throw new Error(`switching queries failed: ${result.errors}, e.g. ${result.sample}`);
-    }
-    switching = {
-      cpuUs: ((used.component ?? Number.NaN) * 1000) / result.completed,
-      throughput: (result.completed * 1000) / result.elapsedMs,
-      queries: result.completed,
-    };
-    progress(
-      `switching types: ${Math.round(switching.throughput)} iq/s with one in flight per ` +
-        `client (${result.completed} queries; CPU ${describeCpu(used)})`,
-    );
-  }
+  const switching =
+    settings.switching > 0
+      ? await measureSwitching(
+          loaders,
+          stack.componentJid,
+          [typeQuery(ACTIVITY_TYPES[2]), typeQuery(ACTIVITY_TYPES[3])],
+          { component: daemon.child.pid, server, load: process.pid },
+          settings.switching,
+        )
+      : undefined;
   progress(`${elapsed()}: queries measured`);
 
   // 3. Watchers: log in, then each sends presence to the component and opens its watch.
-  const trigger = await connect(triggerAccount, "laptop");
-  const watchers = await inParallel(watcherAccounts, 50, (account) => connect(account, "watch"));
+  const trigger = await clients.connect(triggerAccount, "laptop");
+  const watchers = await inParallel(watcherAccounts, 50, (account) =>
+    clients.connect(account, "watch"),
+  );
   progress(`${elapsed()}: ${watchers.length} watchers logged in`);
   const openStarted = performance.now();
   const request = watchRequest(settings.watch, watched);
@@ -391,12 +291,12 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     const title = activityTitle(++trial);
     try {
       return await fanoutTrial(conciergeFanout, {
-        watchers,
+        recipients: watchers,
+        match: messageFrom(conciergeFanout.jid, title),
         cause: () => {
           trigger.send(propertiesMessage(stack.componentJid, watched, title));
           return Promise.resolve();
         },
-        marker: title,
         pids: { component: daemon.child.pid, server, load: process.pid },
         measured,
         signal,
@@ -420,7 +320,7 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     fanout: {
       node: FANOUT_NODE,
       recipients: watchers.map((client) => client.jid),
-      payload: messagePayload(notice),
+      payload: innerXml(notice),
     },
   });
   teardown.add("floor component (fan-out)", () => fanFloor.stop());
@@ -428,12 +328,12 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const fanOnce = (measured: boolean) => {
     trigger.listen(undefined);
     return fanoutTrial(floorFanout, {
-      watchers,
+      recipients: watchers,
+      match: messageFrom(floorFanout.jid),
       cause: () =>
         requestOnce(trigger, floorFanout.jid, "<ping xmlns='urn:xmpp:ping'/>", 20_000).finally(() =>
           trigger.listen((stanza) => triggerErrors.push(stanza.slice(0, 500))),
         ),
-      marker: undefined,
       pids: { component: fanFloor.pid, server, load: process.pid },
       measured,
       signal,
@@ -442,7 +342,7 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   progress(`${elapsed()}: floor (pid ${fanFloor.pid}) online for the fan-out`);
   await fanOnce(false);
   await changeOnce(false);
-  const fanouts: FanoutTally[] = [floorFanout, conciergeFanout];
+  const fanouts: [FanoutTally, FanoutTally] = [floorFanout, conciergeFanout];
   for (let index = 1; index <= settings.trials; index += 1) {
     for (const target of fanouts) {
       signal.throwIfAborted();

@@ -14,7 +14,7 @@ import { Relations } from "../src/presence/relations.js";
 import { DEVICE_SHOWS, type DeviceReport } from "../src/presence/rules.js";
 import { NS_IDLE } from "../src/presence/stanzas.js";
 import { Router } from "../src/xmpp/router.js";
-import { median } from "./stats.js";
+import { emit, figureWriter, median, progress, round, seededRandom } from "./stats.js";
 
 export interface CoreSettings {
   users: number;
@@ -50,18 +50,6 @@ export interface ReportStream {
   idles: number;
 }
 
-/** A small, fast, seedable PRNG (mulberry32), so that runs feed the same stream. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * What devices report over a day, compressed: a device picked at random either comes back online
  * (if it had left: with the state it last chose), leaves (6 %), gets a state chosen by hand
@@ -69,7 +57,7 @@ function random(seed: number): () => number {
  * `<idle/>`), or reports its hand-set state again (back from idle, or a client re-sending).
  */
 export function reportStream(settings: CoreSettings): ReportStream {
-  const next = random(settings.seed);
+  const next = seededRandom(settings.seed);
   const count = settings.users * settings.devices;
   const users = Array.from({ length: settings.users }, (_, i) => `user${i + 1}@localhost`);
   const jids: string[] = [];
@@ -260,4 +248,88 @@ export function roomTimes(members: number, rounds: number): RoomTimes {
     if (gained.length !== 0) throw new Error("a re-read with the same members gained pairs");
   }
   return { firstMs: median(first), rereadMs: median(reread) };
+}
+
+/**
+ * The in-process figures: rounds of the stream through the floor, the book and the hub, in turn,
+ * after one unmeasured round each; then Relations.setGroup for one room of `roomMembers`.
+ */
+export async function measureCore(
+  bench: string,
+  settings: CoreSettings & { coreRounds: number },
+  roomMembers: number,
+): Promise<void> {
+  const { users, devices, reports, roomSize } = settings;
+  progress(
+    `in-process: ${users} users × ${devices} devices, ${reports} reports, rooms of ${roomSize}, ` +
+      `${settings.coreRounds} rounds per target`,
+  );
+  const stream = reportStream(settings);
+  progress(`  stream: ${stream.leaves} leaves, ${stream.idles} idle reports`);
+  const targets: Array<{ name: string; run: () => RoundResult | Promise<RoundResult> }> = [
+    { name: "floor", run: () => floorRound(stream) },
+    { name: "book", run: () => bookRound(stream) },
+    { name: "hub", run: () => hubRound(stream, roomSize) },
+  ];
+  const results = new Map<string, RoundResult[]>(targets.map(({ name }) => [name, []]));
+  // One unmeasured round each (JIT), then measured rounds, alternating.
+  for (let index = 0; index <= settings.coreRounds; index += 1) {
+    for (const { name, run } of targets) {
+      const result = await run();
+      if (index > 0) results.get(name)!.push(result);
+      progress(
+        `  ${index === 0 ? "warm-up" : `round ${index}`} ${name}: ${result.ms.toFixed(1)} ms` +
+          (name === "floor" ? "" : `, ${result.changes} changes`) +
+          (name === "hub" ? `, ${result.stanzas} stanzas` : ""),
+      );
+    }
+  }
+  const nsPer = (name: string) => (median(results.get(name)!.map((r) => r.ms)) * 1e6) / reports;
+  const floorNs = nsPer("floor");
+  figureWriter(bench, "floor")("core_reports_per_s", round(1e9 / floorNs), "report/s", {
+    ns_per_report: String(round(floorNs, 1)),
+    of: "Map.set/delete of each report by device, no aggregation",
+  });
+  for (const name of ["book", "hub"]) {
+    const ns = nsPer(name);
+    const last = results.get(name)!.at(-1)!;
+    const line = figureWriter(bench, name);
+    line("core_updates_per_s", round(1e9 / ns), "report/s", {
+      ns_per_update: String(round(ns, 1)),
+      users: String(users),
+      devices_per_user: String(devices),
+      reports: String(reports),
+      ...(name === "hub" ? { room_size: String(roomSize) } : {}),
+    });
+    line("core_combined_changes", last.changes, "report", {
+      share: String(round(last.changes / reports, 3)),
+    });
+    if (name === "hub") {
+      line("core_stanzas_per_update", round(last.stanzas / reports, 2), "stanza", {
+        ns_per_stanza: String(
+          round((median(results.get(name)!.map((r) => r.ms)) * 1e6) / last.stanzas, 1),
+        ),
+        rooms_setup_ms: String(round(last.setupMs, 1)),
+      });
+    }
+    emit({
+      bench: bench,
+      target: name,
+      metric: "core_ratio",
+      value: round(ns / floorNs, 2),
+      of: `${name} time / floor time per report`,
+    });
+  }
+  const members = roomMembers;
+  const times = roomTimes(members, 3);
+  const line = figureWriter(bench, "relations");
+  line("room_set_ms", round(times.firstMs, 1), "ms", {
+    members: String(members),
+    pairs: String(members * (members - 1)),
+  });
+  line("room_reread_ms", round(times.rereadMs, 1), "ms", { members: String(members) });
+  progress(
+    `  Relations.setGroup of ${members} members: ${times.firstMs.toFixed(1)} ms first, ` +
+      `${times.rereadMs.toFixed(1)} ms on a re-read with the same members`,
+  );
 }

@@ -4,11 +4,16 @@
  */
 import { performance } from "node:perf_hooks";
 import { escapeLocal } from "../src/presence/stanzas.js";
-import { watchArrivals } from "./arrivals.js";
-import { CpuMeter } from "./proc-cpu.js";
 import type { RawClient } from "./raw-client.js";
-import { addCpu } from "./neerc-steps.js";
 import { progress } from "./stats.js";
+import {
+  fanoutTally,
+  fanoutTrial,
+  type FanoutTally,
+  type TargetName,
+  type TrialResult,
+  type TrialRun,
+} from "./tally.js";
 import { attr, startTag } from "./xml-scan.js";
 
 export const NS_PRESENCE = "urn:concierge:presence:0";
@@ -17,37 +22,16 @@ export const NS_IDLE = "urn:xmpp:idle:1";
 /** The two states a trial alternates between: idle away (XEP-0319) and plain available. */
 export type TrialShow = "away" | "online";
 
-export type TargetName = "floor" | "concierge";
-
-export interface FanoutTarget {
-  name: TargetName;
-  /** Where the changing device sends its presence. */
-  jid: string;
+/** A fan-out target: where the changing device sends its presence (`jid`), and more. */
+export interface PresenceTally extends FanoutTally {
   /** The sender of the presence the observers receive. */
   from: string;
-  pid: number | undefined;
-  lastMs: number[];
-  firstMs: number[];
-  cpuMs: Record<string, number>;
   /** Bytes of one presence as an observer received it, by show. */
   stanzaBytes: Partial<Record<TrialShow, number>>;
-  others: number;
-  duplicates: number;
 }
 
-export function fanoutTarget(name: TargetName, jid: string, from: string): FanoutTarget {
-  return {
-    name,
-    jid,
-    from,
-    pid: undefined,
-    lastMs: [],
-    firstMs: [],
-    cpuMs: {},
-    stanzaBytes: {},
-    others: 0,
-    duplicates: 0,
-  };
+export function presenceTally(name: TargetName, jid: string, from: string): PresenceTally {
+  return { ...fanoutTally(name, jid, undefined), from, stanzaBytes: {} };
 }
 
 /** Where a user's combined presence comes from at a component: `user\40domain@component`. */
@@ -70,69 +54,35 @@ export function markerShow(xml: string): string | undefined {
   return at < 0 ? undefined : attr(startTag(xml.slice(at)), "show");
 }
 
-/** The children of a presence stanza, as raw XML. */
-export function presencePayload(stanza: string): string {
-  const end = stanza.lastIndexOf("</presence>");
-  if (end < 0) throw new Error(`a presence without children: ${stanza}`);
-  return stanza.slice(startTag(stanza).length, end);
-}
-
-export interface TrialOptions {
+export interface TrialOptions extends TrialRun {
   changer: RawClient;
-  observers: RawClient[];
+  observers: readonly RawClient[];
   show: TrialShow;
-  pids: Record<string, number | undefined>;
-  measured: boolean;
-  signal: AbortSignal;
-}
-
-export interface TrialResult {
-  lastMs: number;
-  firstMs: number;
-  sample: string;
 }
 
 /**
  * One change: the changing device sends its presence to the target; resolves once every observer
  * has received the target's presence for the changing user with the new show.
  */
-export async function fanoutTrial(
-  target: FanoutTarget,
+export async function presenceTrial(
+  target: PresenceTally,
   options: TrialOptions,
-): Promise<TrialResult> {
-  const { changer, observers, show, signal } = options;
-  const meter = new CpuMeter(options.pids);
-  const before = meter.snapshot();
-  const arrivals = watchArrivals(observers, {
+): Promise<TrialResult<void>> {
+  const { changer, observers, show, ...run } = options;
+  const result = await fanoutTrial(target, {
+    ...run,
+    recipients: observers,
     match: (xml) =>
       xml.startsWith("<presence") &&
       attr(startTag(xml), "from") === target.from &&
       markerShow(xml) === show,
+    cause: () => {
+      changer.send(changeStanza(target.jid, show));
+      return Promise.resolve();
+    },
     timeoutMs: 30_000,
-    signal,
   });
-  const start = performance.now();
-  changer.send(changeStanza(target.jid, show));
-  const { times, others, duplicates, otherSamples, sample } = await arrivals;
-  const used = CpuMeter.since(before, meter.snapshot());
-  if (others > 0) progress(`${target.name}: ${others} unexpected stanzas, e.g. ${otherSamples[0]}`);
-  let first = Number.POSITIVE_INFINITY;
-  let last = 0;
-  for (const time of times) {
-    first = Math.min(first, time);
-    last = Math.max(last, time);
-  }
-  const result = { lastMs: last - start, firstMs: first - start, sample };
-  target.stanzaBytes[show] = Buffer.byteLength(sample);
-  target.others += others;
-  target.duplicates += duplicates;
-  if (options.measured) {
-    target.lastMs.push(result.lastMs);
-    target.firstMs.push(result.firstMs);
-    addCpu(target.cpuMs, used);
-  }
-  // Let the changing device's own copy (Concierge sends it one) pass before the next trial.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  target.stanzaBytes[show] = target.messageBytes;
   return result;
 }
 

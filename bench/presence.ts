@@ -19,10 +19,10 @@
  *    bring-up alone relays n × (n + 1) presences, also reported). The admin's device then sends
  *    a presence change to the component, alternately idle away and available, and we measure
  *    until the last observer has received the admin's new combined presence. The floor
- *    (bench/presence-floor-component.ts) answers the same presence, sent to it, by writing a
- *    presence stanza with the very children Concierge sent to every device Concierge sends to,
- *    in one write. Trials alternate; p50/p99 are reported, and `ratio` is floor time /
- *    Concierge time (1 = as fast as the floor).
+ *    (bench/floor-component.ts with FLOOR_PRESENCE_FILE) answers the same presence, sent to it,
+ *    by writing a presence stanza with the very children Concierge sent to every device
+ *    Concierge sends to, in one write. Trials alternate; p50/p99 are reported, and `ratio` is
+ *    floor time / Concierge time (1 = as fast as the floor).
  *
  * Prosody gets network_default_read_size = 65536 (--read-size), as in bench/neerc.ts: with its
  * default of 4096 the component's stream of small stanzas is paced by Prosody's read pauses, and
@@ -32,40 +32,30 @@
  *
  *   npm run bench:presence -- --users 5000 --observers 1000 --rounds 15
  */
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Account } from "../src/dev/prosody.js";
 import { TestClient, xml } from "../test/harness/client.js";
-import { Daemon } from "../test/harness/daemon.js";
-import { FLOOR_JID, startStack, testAccounts, type Stack } from "../test/harness/stack.js";
-import { ADMIN, inParallel, setReadSize, setUpRoom } from "./neerc-steps.js";
+import { FLOOR_JID, testAccounts } from "../test/harness/stack.js";
+import { FloorProcess } from "./floor.js";
+import { ADMIN, setUpRoom } from "./neerc-steps.js";
 import { cpuTimeMs, findPid } from "./proc-cpu.js";
+import { measureCore, type CoreSettings } from "./presence-core.js";
 import {
-  bookRound,
-  floorRound,
-  hubRound,
-  reportStream,
-  roomTimes,
-  type CoreSettings,
-  type RoundResult,
-} from "./presence-core.js";
-import {
-  fanoutTarget,
-  fanoutTrial,
   mirrorAt,
-  presencePayload,
   PresenceCounter,
-  type FanoutTarget,
+  presenceTally,
+  presenceTrial,
+  type PresenceTally,
   type TrialShow,
 } from "./presence-fanout.js";
-import { PresenceFloorProcess } from "./presence-floor.js";
-import { RawClient } from "./raw-client.js";
-import { integerFlag, runBench } from "./run.js";
-import { emit, figureWriter, median, percentile, progress, round } from "./stats.js";
+import { cpuProfFlag, integerFlag, readSizeFlag, runBench } from "./run.js";
+import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import { emit, percentile, progress, round, stopwatch } from "./stats.js";
+import { reportFanouts } from "./tally.js";
 import type { Teardown } from "./teardown.js";
+import { innerXml } from "./xml-scan.js";
 
 const BENCH = "presence";
 /** The NEERC room of the fan-out, served at presence@component. */
@@ -127,138 +117,26 @@ function parseSettings(argv: string[]): Settings | undefined {
     seed: 20240501,
     observers: integer("observers", values.observers, 1, 10_000),
     trials: integer("rounds", values.rounds),
-    readSize: values["read-size"] === "0" ? 0 : integer("read-size", values["read-size"]),
+    readSize: readSizeFlag(values["read-size"]),
     core: !values["skip-core"],
     fanout: !values["skip-fanout"],
-    cpuProf: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+    cpuProf: cpuProfFlag(values["cpu-prof"]),
   };
   if (!settings.core && !settings.fanout) throw new Error("nothing left to measure");
   return settings;
 }
 
-// ---- 1. in process ----
-
-async function measureCore(settings: Settings): Promise<void> {
-  const { users, devices, reports, roomSize } = settings;
-  progress(
-    `in-process: ${users} users × ${devices} devices, ${reports} reports, rooms of ${roomSize}, ` +
-      `${settings.coreRounds} rounds per target`,
-  );
-  const stream = reportStream(settings);
-  progress(`  stream: ${stream.leaves} leaves, ${stream.idles} idle reports`);
-  const targets: Array<{ name: string; run: () => RoundResult | Promise<RoundResult> }> = [
-    { name: "floor", run: () => floorRound(stream) },
-    { name: "book", run: () => bookRound(stream) },
-    { name: "hub", run: () => hubRound(stream, roomSize) },
-  ];
-  const results = new Map<string, RoundResult[]>(targets.map(({ name }) => [name, []]));
-  // One unmeasured round each (JIT), then measured rounds, alternating.
-  for (let index = 0; index <= settings.coreRounds; index += 1) {
-    for (const { name, run } of targets) {
-      const result = await run();
-      if (index > 0) results.get(name)!.push(result);
-      progress(
-        `  ${index === 0 ? "warm-up" : `round ${index}`} ${name}: ${result.ms.toFixed(1)} ms` +
-          (name === "floor" ? "" : `, ${result.changes} changes`) +
-          (name === "hub" ? `, ${result.stanzas} stanzas` : ""),
-      );
-    }
-  }
-  const nsPer = (name: string) => (median(results.get(name)!.map((r) => r.ms)) * 1e6) / reports;
-  const floorNs = nsPer("floor");
-  figureWriter(BENCH, "floor")("core_reports_per_s", round(1e9 / floorNs), "report/s", {
-    ns_per_report: String(round(floorNs, 1)),
-    of: "Map.set/delete of each report by device, no aggregation",
-  });
-  for (const name of ["book", "hub"]) {
-    const ns = nsPer(name);
-    const last = results.get(name)!.at(-1)!;
-    const line = figureWriter(BENCH, name);
-    line("core_updates_per_s", round(1e9 / ns), "report/s", {
-      ns_per_update: String(round(ns, 1)),
-      users: String(users),
-      devices_per_user: String(devices),
-      reports: String(reports),
-      ...(name === "hub" ? { room_size: String(roomSize) } : {}),
-    });
-    line("core_combined_changes", last.changes, "report", {
-      share: String(round(last.changes / reports, 3)),
-    });
-    if (name === "hub") {
-      line("core_stanzas_per_update", round(last.stanzas / reports, 2), "stanza", {
-        ns_per_stanza: String(
-          round((median(results.get(name)!.map((r) => r.ms)) * 1e6) / last.stanzas, 1),
-        ),
-        rooms_setup_ms: String(round(last.setupMs, 1)),
-      });
-    }
-    emit({
-      bench: BENCH,
-      target: name,
-      metric: "core_ratio",
-      value: round(ns / floorNs, 2),
-      of: `${name} time / floor time per report`,
-    });
-  }
-  const members = settings.observers + 1;
-  const times = roomTimes(members, 3);
-  const line = figureWriter(BENCH, "relations");
-  line("room_set_ms", round(times.firstMs, 1), "ms", {
-    members: String(members),
-    pairs: String(members * (members - 1)),
-  });
-  line("room_reread_ms", round(times.rereadMs, 1), "ms", { members: String(members) });
-  progress(
-    `  Relations.setGroup of ${members} members: ${times.firstMs.toFixed(1)} ms first, ` +
-      `${times.rereadMs.toFixed(1)} ms on a re-read with the same members`,
-  );
-}
-
-// ---- 2. through Prosody ----
-
-async function startDaemon(stack: Stack, cpuProf: string | undefined): Promise<Daemon> {
-  const options = {
-    logLevel: "info",
-    name: "bench-presence",
-    extra: {
-      // The raw clients answer no pings: liveness checks would drop them mid-run.
-      presence: { liveness_interval_ms: 0 },
-      neerc: { muc_service: stack.prosody.mucDomain, refresh_interval_ms: 3_600_000 },
-    },
-  };
-  if (!cpuProf) return Daemon.start(stack, options);
-  await mkdir(cpuProf, { recursive: true });
-  const saved = { ...process.env };
-  const hook = fileURLToPath(new URL("cpu-profile-hook.ts", import.meta.url));
-  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ""} --import tsx --import ${hook}`.trim();
-  process.env.BENCH_CPU_PROF_DIR = cpuProf;
-  process.env.BENCH_CPU_PROF_NAME = "concierge";
-  try {
-    return await Daemon.start(stack, options);
-  } finally {
-    for (const key of ["NODE_OPTIONS", "BENCH_CPU_PROF_DIR", "BENCH_CPU_PROF_NAME"]) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
-}
+// ---- through Prosody (the in-process figures: measureCore in bench/presence-core.ts) ----
 
 async function measureFanout(settings: Settings, teardown: Teardown): Promise<number> {
   const { signal } = teardown;
-  const started = performance.now();
-  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const elapsed = stopwatch();
   progress(
     `fan-out: one change reaching ${settings.observers} observers, ${settings.trials} ` +
       `changes per target`,
   );
   const observerAccounts = testAccounts(settings.observers);
-  const stack = await startStack({ accounts: [ADMIN, ...observerAccounts] });
-  teardown.add("Prosody and the scratch database", () => stack.stop());
-  if (settings.readSize > 0) await setReadSize(stack, settings.readSize);
-  progress(
-    `Prosody on c2s port ${stack.prosody.c2sPort} (read size ` +
-      `${settings.readSize || "4096, its default"}), database ${stack.db.name}`,
-  );
+  const stack = await startProsody(teardown, [ADMIN, ...observerAccounts], settings.readSize);
   const domain = stack.prosody.domain;
   const bare = (account: Account) => `${account.username}@${domain}`;
   const component = stack.componentJid;
@@ -266,19 +144,27 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
 
   // Registered before the daemon's step, so that the daemon stops first: clients closing while it
   // runs would make it tell everyone of every departure (n² presences again).
-  const clients: RawClient[] = [];
-  teardown.add("clients", () => Promise.all(clients.map((client) => client.close())));
+  const clients = new RawClients(stack, teardown, 30_000);
   const admin = await TestClient.connect(stack, ADMIN, "setup");
   teardown.add("admin client", () => admin.stop());
   await setUpRoom(admin, stack, ROOM, observerAccounts.map(bare));
   progress(`${elapsed()}: room ${ROOM} set up with ${settings.observers} members and the admin`);
   // Started once the room is set up: a daemon connecting while Prosody stores a thousand
   // affiliations has once failed to come online within the harness's 15 s.
-  const daemon = await startDaemon(stack, settings.cpuProf);
-  teardown.add("daemon", async () => {
-    const { code, signal: killed } = await daemon.stop();
-    if (code !== 0) progress(`daemon exited with ${code ?? killed}:\n${daemon.transcript()}`);
-  });
+  const daemon = await startDaemon(
+    stack,
+    teardown,
+    {
+      logLevel: "info",
+      name: "bench-presence",
+      extra: {
+        // The raw clients answer no pings: liveness checks would drop them mid-run.
+        presence: { liveness_interval_ms: 0 },
+        neerc: { muc_service: stack.prosody.mucDomain, refresh_interval_ms: 3_600_000 },
+      },
+    },
+    settings.cpuProf,
+  );
   await daemon.waitOnline(1, 30_000);
   // The first request to the room makes Concierge read it, and its members see each other.
   const reply = await admin.request(
@@ -292,21 +178,10 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
   await admin.stop();
   signal.throwIfAborted();
 
-  const connect = (account: Account, resource: string) =>
-    RawClient.connect({
-      host: "127.0.0.1",
-      port: stack.prosody.c2sPort,
-      domain,
-      username: account.username,
-      password: account.password,
-      resource,
-      timeoutMs: 30_000,
-    });
   // The changing device first, then the observers: every one of them gets everyone online so far
   // at once, and each later arrival as it comes.
   const changerCounter = new PresenceCounter(component);
-  const changer = await connect(ADMIN, "changer");
-  clients.push(changer);
+  const changer = await clients.connect(ADMIN, "changer");
   changer.listen(changerCounter.listener);
   changer.send(`<presence to='${component}'/>`);
   const counter = new PresenceCounter(component);
@@ -315,8 +190,7 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
   const daemonCpu = cpuNow(daemon.child.pid);
   const serverCpu = cpuNow(server);
   const observers = await inParallel(observerAccounts, 50, async (account) => {
-    const client = await connect(account, "observer");
-    clients.push(client);
+    const client = await clients.connect(account, "observer");
     client.listen(counter.listener);
     client.send(`<presence to='${component}'/>`);
     return client;
@@ -340,14 +214,14 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
   );
   for (const client of observers) client.listen(undefined);
 
-  const targets: FanoutTarget[] = [
-    fanoutTarget("floor", FLOOR_JID, mirrorAt(bare(ADMIN), FLOOR_JID)),
-    fanoutTarget("concierge", component, mirrorAt(bare(ADMIN), component)),
+  const targets: [PresenceTally, PresenceTally] = [
+    presenceTally("floor", FLOOR_JID, mirrorAt(bare(ADMIN), FLOOR_JID)),
+    presenceTally("concierge", component, mirrorAt(bare(ADMIN), component)),
   ];
-  const [floorTarget, conciergeTarget] = targets as [FanoutTarget, FanoutTarget];
+  const [floorTarget, conciergeTarget] = targets;
   conciergeTarget.pid = daemon.child.pid;
-  const trial = (target: FanoutTarget, show: TrialShow, measured: boolean) =>
-    fanoutTrial(target, {
+  const trial = (target: PresenceTally, show: TrialShow, measured: boolean) =>
+    presenceTrial(target, {
       changer,
       observers,
       show,
@@ -361,16 +235,18 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
     online: (await trial(conciergeTarget, "online", false)).sample,
   };
   progress(`Concierge's presence (${Buffer.byteLength(samples.away)} bytes):\n  ${samples.away}`);
-  const floor = await PresenceFloorProcess.start({
+  const floor = await FloorProcess.start({
     port: stack.prosody.componentPort,
     jid: FLOOR_JID,
     secret: stack.floorSecret,
-    configFile: join(stack.prosody.dir, "presence-floor.json"),
-    trigger: bare(ADMIN),
-    from: floorTarget.from,
-    // Whom Concierge sends to: the observers' devices, then the changing user's own.
-    recipients: [...observers.map((client) => client.jid), changer.jid],
-    payloads: { away: presencePayload(samples.away), online: presencePayload(samples.online) },
+    presence: {
+      file: join(stack.prosody.dir, "presence-floor.json"),
+      trigger: bare(ADMIN),
+      from: floorTarget.from,
+      // Whom Concierge sends to: the observers' devices, then the changing user's own.
+      recipients: [...observers.map((client) => client.jid), changer.jid],
+      payloads: { away: innerXml(samples.away), online: innerXml(samples.online) },
+    },
   });
   teardown.add("presence floor", () => floor.stop());
   floorTarget.pid = floor.pid;
@@ -390,7 +266,7 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
     }
   }
   progress(`${elapsed()}: fan-out measured`);
-  return reportFanout(settings, targets, {
+  return reportFanout(targets, {
     observers: n,
     bringUpMs,
     bringUpCpu,
@@ -404,8 +280,7 @@ function cpuNow(pid: number | undefined): number {
 }
 
 function reportFanout(
-  settings: Settings,
-  targets: FanoutTarget[],
+  targets: [PresenceTally, PresenceTally],
   facts: {
     observers: number;
     bringUpMs: number;
@@ -414,7 +289,6 @@ function reportFanout(
     delivered: number;
   },
 ): number {
-  let failed = false;
   emit({
     bench: BENCH,
     target: "concierge",
@@ -427,52 +301,28 @@ function reportFanout(
     server_cpu_ms: String(Math.round(facts.bringUpServerCpu)),
     of: "every member's device online, until each has seen every other",
   });
-  for (const target of targets) {
-    const line = figureWriter(BENCH, target.name);
-    const p50 = median(target.lastMs);
-    progress(
-      `fan-out ${target.name}: p50 ${p50.toFixed(1)} ms to the last of ${facts.observers} over ` +
-        target.lastMs.map((ms) => ms.toFixed(1)).join(", "),
-    );
-    line("fanout_ms", round(p50, 1), "ms", {
-      p99: String(round(percentile(target.lastMs, 99), 1)),
+  const p99 = (target: PresenceTally) => percentile(target.lastMs, 99);
+  const duplicated = reportFanouts(targets, {
+    bench: BENCH,
+    prefix: "fanout",
+    label: "fan-out",
+    recipients: "observers",
+    reached: facts.observers,
+    details: (target) => ({
+      p99: String(round(p99(target), 1)),
       observers: String(facts.observers),
       recipients: String(facts.observers + 1),
       stanza_bytes: `${target.stanzaBytes.away ?? "?"}/${target.stanzaBytes.online ?? "?"}`,
       changes: String(target.lastMs.length),
-    });
-    line("fanout_first_ms", round(median(target.firstMs), 1), "ms");
-    for (const [name, ms] of Object.entries(target.cpuMs)) {
-      line("fanout_cpu_per_change", round(ms / target.lastMs.length, 1), "ms", { process: name });
-    }
-    if (target.others + target.duplicates > 0) {
-      progress(
-        `fan-out ${target.name}: ${target.duplicates} duplicate and ${target.others} ` +
-          `unexpected stanzas at the observers`,
-      );
-    }
-    if (target.duplicates > 0) failed = true;
-  }
-  const [floorTarget, conciergeTarget] = targets as [FanoutTarget, FanoutTarget];
-  const ratio = median(floorTarget.lastMs) / median(conciergeTarget.lastMs);
-  const ratioP99 = percentile(floorTarget.lastMs, 99) / percentile(conciergeTarget.lastMs, 99);
-  emit({
-    bench: BENCH,
-    metric: "fanout_ratio",
-    value: round(ratio, 3),
-    p99: round(ratioP99, 3),
-    of: "floor time / concierge time",
+    }),
+    ratioDetails: (floor, concierge) => ({ p99: round(p99(floor) / p99(concierge), 3) }),
   });
-  progress(
-    `fan-out ratio: floor/concierge time ${ratio.toFixed(3)} at p50, ${ratioP99.toFixed(3)} at ` +
-      `p99 (${settings.trials} changes each)`,
-  );
-  if (failed) progress("some presences were duplicated: exiting 1");
-  return failed ? 1 : 0;
+  if (duplicated) progress("some presences were duplicated: exiting 1");
+  return duplicated ? 1 : 0;
 }
 
 async function bench(settings: Settings, teardown: Teardown): Promise<number> {
-  if (settings.core) await measureCore(settings);
+  if (settings.core) await measureCore(BENCH, settings, settings.observers + 1);
   teardown.signal.throwIfAborted();
   return settings.fanout ? measureFanout(settings, teardown) : 0;
 }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { progress } from "./stats.js";
 import { Teardown } from "./teardown.js";
 
@@ -61,4 +62,42 @@ export function secondsFlag(name: string, text: string, min: number) {
   const value = Number(text);
   if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be ≥ ${min}`);
   return value;
+}
+
+type LoadFlag = "clients" | "window" | "seconds" | "rounds" | "warmup";
+
+/**
+ * parseArgs options of the flags of rounds of iq load, with one benchmark's defaults: --clients,
+ * --window (requests each keeps in flight), --seconds (of a measured round), --rounds, --warmup.
+ */
+export function loadFlags(defaults: Record<LoadFlag, string>) {
+  const flag = (value: string) => ({ type: "string", default: value }) as const;
+  return {
+    clients: flag(defaults.clients),
+    window: flag(defaults.window),
+    seconds: flag(defaults.seconds),
+    rounds: flag(defaults.rounds),
+    warmup: flag(defaults.warmup),
+  };
+}
+
+/** The values of loadFlags, checked. */
+export function loadSettings(values: Record<LoadFlag, string>) {
+  return {
+    clients: integerFlag("clients", values.clients),
+    window: integerFlag("window", values.window),
+    seconds: secondsFlag("seconds", values.seconds, 0.1),
+    rounds: integerFlag("rounds", values.rounds),
+    warmup: secondsFlag("warmup", values.warmup, 0),
+  };
+}
+
+/** --read-size: Prosody's network_default_read_size in bytes, 0 for Prosody's own default. */
+export function readSizeFlag(text: string): number {
+  return text === "0" ? 0 : integerFlag("read-size", text);
+}
+
+/** --cpu-prof DIR, made absolute. */
+export function cpuProfFlag(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : resolve(text);
 }

@@ -113,6 +113,15 @@ export function tagName(xml: string): string {
 }
 
 /**
+ * The children of a stanza as raw XML (`<iq …>CHILDREN</iq>`): what a floor sends again in its own
+ * stanzas. Empty for a stanza without children.
+ */
+export function innerXml(xml: string): string {
+  const end = xml.lastIndexOf(`</${tagName(xml)}>`);
+  return end < 0 ? "" : xml.slice(startTag(xml).length, end);
+}
+
+/**
  * An attribute's raw (still escaped) value in a start tag, or undefined. Copying a raw value into
  * another stanza keeps it correctly escaped.
  */
