@@ -43,3 +43,10 @@ Component "conference.example.org" "muc" -- Prosody's built-in MUC service
 -- a component (a NEERC #tasks answer for a busy room is ~180 KB) at about 4 MB/s. Raise it in the
 -- global section if rooms get big:
 -- network_default_read_size = 65536
+
+---------- Presence and the OLPC index ----------
+-- Presence needs nothing more. The OLPC index learns buddies from their PEP nodes: keep "pep" in
+-- modules_enabled (the packaged config has it). Prosody forwards a laptop's PEP events to
+-- Concierge once the laptop and Concierge are subscribed to each other and Concierge's presence
+-- (with entity capabilities) lists the nodes' +notify features, which Concierge does itself.
+-- Activity rooms show real JIDs to occupants (whois = anyone) for the index to see who is in them.
