@@ -1,4 +1,5 @@
 import type { Element } from "@xmpp/xml";
+import { bareOf } from "../presence/stanzas.js";
 import { senderOf, type Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import type { ActivityIndex } from "./index.js";
@@ -44,7 +45,7 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
   const { limits, random, buddyProperties } = context;
   const parsed = parseIqRequest(request.payload, limits);
   const device = senderOf(request);
-  const viewer = device.split("/")[0] as string;
+  const viewer = bareOf(device);
   const base = { device, viewer, random: false, size: Number.POSITIVE_INFINITY };
   switch (parsed.kind) {
     case "activity-query": {

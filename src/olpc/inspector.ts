@@ -1,6 +1,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { Wire } from "../presence/outbox.js";
+import { bareOf } from "../presence/stanzas.js";
 import { INSPECTOR_NICK, NS_MUC_USER } from "./namespaces.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
@@ -82,7 +83,7 @@ export class Inspector {
     const occupants = this.#rooms.get(room);
     if (!occupants) return [];
     const found = new Set<string>();
-    for (const real of occupants.values()) if (real) found.add(real.split("/")[0] as string);
+    for (const real of occupants.values()) if (real) found.add(bareOf(real));
     return [...found];
   }
 

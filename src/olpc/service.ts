@@ -2,7 +2,7 @@ import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { PresenceHub } from "../presence/hub.js";
-import { readPresence } from "../presence/stanzas.js";
+import { bareOf, readPresence } from "../presence/stanzas.js";
 import type { Service, ServiceContext } from "../service.js";
 import { senderOf, type Inbound } from "../xmpp/stanza.js";
 import { answerQuery } from "./handlers.js";
@@ -112,9 +112,8 @@ export function olpcService(settings: OlpcConfig): Service {
   }
 
   async function onMessage(inbound: Inbound): Promise<void> {
-    const sender = senderOf(inbound);
-    const device = sender;
-    const user = sender.split("/")[0] as string;
+    const device = senderOf(inbound);
+    const user = bareOf(device);
     const single = xml("message", { ...inbound.stanza.attrs }, inbound.payload);
     for (const item of parseMessage(single, limits)) {
       await apply(await ingest(item, user, device, inbound.stanza));
@@ -242,17 +241,17 @@ export function olpcService(settings: OlpcConfig): Service {
 
       // Direct updates from a laptop that does not publish through PEP.
       router.iq("set", NS_BUDDY_PROPS, "properties", async (request) => {
-        const user = senderOf(request).split("/")[0] as string;
+        const user = bareOf(senderOf(request));
         const properties = parseProperties(request.payload, limits);
         await apply(await index.updateBuddy(user, { properties }));
       });
       router.iq("set", NS_CURRENT_ACTIVITY, "activity", async (request) => {
-        const user = senderOf(request).split("/")[0] as string;
+        const user = bareOf(senderOf(request));
         const currentActivity = parseCurrentActivity(request.payload, limits) ?? null;
         await apply(await index.updateBuddy(user, { currentActivity }));
       });
       router.message(NS_BUDDY_PROPS, async (inbound) => {
-        const user = senderOf(inbound).split("/")[0] as string;
+        const user = bareOf(senderOf(inbound));
         const properties = parseProperties(inbound.payload, limits);
         await apply(await index.updateBuddy(user, { properties }));
       });
