@@ -3,11 +3,10 @@ import { describe, it } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
 import { pino } from "pino";
 import { CallFlags, NS_IN_CALL } from "../../src/presence/calls.js";
-import type { ContactStore } from "../../src/presence/contacts.js";
 import { PresenceHub } from "../../src/presence/hub.js";
-import type { Wire } from "../../src/presence/outbox.js";
 import { NS_STANZAS } from "../../src/xmpp/namespaces.js";
 import { Router } from "../../src/xmpp/router.js";
+import { FakeWire, MemoryContacts } from "../harness/presence-fakes.js";
 
 const COMPONENT = "presence.example.org";
 const ALICE = "alice@example.org";
@@ -23,49 +22,6 @@ const ROOM = "room@muc.example.org";
 const OTHER_ROOM = "other@muc.example.org";
 const TIMEOUT = 50;
 
-class FakeWire implements Wire {
-  readonly sent: Element[] = [];
-  readonly congested = false;
-  #waiters: Array<() => void> = [];
-
-  send(element: Element): void {
-    this.sent.push(element);
-    for (const waiter of this.#waiters.splice(0)) waiter();
-  }
-
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  take(): Element[] {
-    return this.sent.splice(0);
-  }
-
-  /**
-   * Resolves once something has been sent (at once if something already was). The flags' timer
-   * is unref'd, so a ref'd guard keeps the process alive meanwhile; it is no timing assertion,
-   * only a way to fail instead of hanging if nothing ever comes.
-   */
-  async something(): Promise<void> {
-    if (this.sent.length > 0) return;
-    let guard: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.#waiters.push(resolve);
-        guard = setTimeout(() => reject(new Error("nothing was sent")), 10_000);
-      });
-    } finally {
-      clearTimeout(guard);
-    }
-  }
-}
-
-const contacts = {
-  all: () => Promise.resolve([]),
-  add: () => Promise.resolve(),
-  remove: () => Promise.resolve(),
-} as unknown as ContactStore;
-
 interface LogLine {
   level: number;
   msg: string;
@@ -80,6 +36,7 @@ function setup() {
     { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
   );
   const router = new Router((element) => void replies.push(element), log);
+  const contacts = new MemoryContacts().store;
   const hub = new PresenceHub({ wire, componentJid: COMPONENT, contacts, log });
   const clock = { now: 0 };
   const calls = new CallFlags({

@@ -3,12 +3,11 @@ import { describe, it } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
 import { pino } from "pino";
 import type { PresenceChange } from "../../src/presence/book.js";
-import type { ContactStore } from "../../src/presence/contacts.js";
 import { PresenceHub } from "../../src/presence/hub.js";
-import type { Wire } from "../../src/presence/outbox.js";
 import { NS_IDLE, NS_PRESENCE, escapeLocal, mirrorJid } from "../../src/presence/stanzas.js";
 import { NS_STANZAS } from "../../src/xmpp/namespaces.js";
 import { Router } from "../../src/xmpp/router.js";
+import { FakeWire, MemoryContacts } from "../harness/presence-fakes.js";
 
 const COMPONENT = "presence.example.org";
 const ALICE = "alice@example.org";
@@ -22,47 +21,6 @@ const CAROL_PHONE = `${CAROL}/phone`;
 const DAVE_PHONE = `${DAVE}/phone`;
 const ROOM = "room@muc.example.org";
 const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
-
-/** An in-memory stand-in for the pg-backed ContactStore. */
-class MemoryContacts {
-  readonly jids = new Set<string>();
-  readonly calls: string[] = [];
-
-  all(): Promise<string[]> {
-    this.calls.push("all");
-    return Promise.resolve([...this.jids].sort());
-  }
-
-  add(jid: string): Promise<void> {
-    this.calls.push(`add ${jid}`);
-    this.jids.add(jid);
-    return Promise.resolve();
-  }
-
-  remove(jid: string): Promise<void> {
-    this.calls.push(`remove ${jid}`);
-    this.jids.delete(jid);
-    return Promise.resolve();
-  }
-}
-
-class FakeWire implements Wire {
-  readonly sent: Element[] = [];
-  readonly congested = false;
-
-  send(element: Element): void {
-    this.sent.push(element);
-  }
-
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** Everything sent so far, forgotten. */
-  take(): Element[] {
-    return this.sent.splice(0);
-  }
-}
 
 interface Events {
   changes: PresenceChange[];
@@ -80,7 +38,7 @@ function setup() {
   const hub = new PresenceHub({
     wire,
     componentJid: COMPONENT,
-    contacts: contacts as unknown as ContactStore,
+    contacts: contacts.store,
     log,
   });
   hub.install(router);
