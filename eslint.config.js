@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "eslint.config.js", "scripts/*.mjs", ".concierge-demo/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "eslint.config.js",
+      "scripts/*.mjs",
+      ".concierge-demo/",
+      ".scratch/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

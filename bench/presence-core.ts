@@ -12,7 +12,8 @@ import { PresenceHub } from "../src/presence/hub.js";
 import type { Wire } from "../src/presence/outbox.js";
 import { Relations } from "../src/presence/relations.js";
 import { DEVICE_SHOWS, type DeviceReport } from "../src/presence/rules.js";
-import { NS_IDLE } from "../src/presence/stanzas.js";
+import type { BareJid } from "../src/xmpp/jid.js";
+import { NS_IDLE } from "../src/xmpp/namespaces.js";
 import { Router } from "../src/xmpp/router.js";
 import { emit, figureWriter, median, progress, round, seededRandom } from "./stats.js";
 
@@ -40,7 +41,7 @@ export interface ReportStream {
   /** Device index (user × devices + k) of each report. */
   device: Int32Array;
   kind: Uint8Array;
-  users: string[];
+  users: BareJid[];
   /** Every device's full JID, by device index. */
   jids: string[];
   /** Every device's bare JID, by device index. */
@@ -59,7 +60,10 @@ export interface ReportStream {
 export function reportStream(settings: CoreSettings): ReportStream {
   const next = seededRandom(settings.seed);
   const count = settings.users * settings.devices;
-  const users = Array.from({ length: settings.users }, (_, i) => `user${i + 1}@localhost`);
+  const users = Array.from(
+    { length: settings.users },
+    (_, i) => `user${i + 1}@localhost` as BareJid,
+  );
   const jids: string[] = [];
   const userOf: string[] = [];
   for (const user of users) {
@@ -200,7 +204,7 @@ export async function hubRound(stream: ReportStream, roomSize: number): Promise<
   hub.on("change", () => (changes += 1));
   const setupStart = performance.now();
   for (let first = 0; first < users.length; first += roomSize) {
-    hub.setRoom(`room${first / roomSize}@muc.localhost`, users.slice(first, first + roomSize));
+    hub.setGroup(`room${first / roomSize}@muc.localhost`, users.slice(first, first + roomSize));
   }
   const setupMs = performance.now() - setupStart;
   const templates: Element[] = REPORTS.map(({ show, idle }) => {
@@ -219,7 +223,7 @@ export async function hubRound(stream: ReportStream, roomSize: number): Promise<
       stanza.attrs.from = jids[device[i]!]!;
       router.dispatch(stanza);
     }
-    await hub.outbox.idle();
+    await hub.idle();
   }
   const ms = performance.now() - start;
   return { ms, changes, stanzas: wire.sent, setupMs };

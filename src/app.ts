@@ -1,115 +1,169 @@
 import type { Logger } from "pino";
+import { within } from "./backoff.js";
 import type { Config } from "./config.js";
-import { migrate } from "./db/migrate.js";
-import { createPool, waitForDatabase, type Pool } from "./db/pool.js";
+import { Database } from "./db/database.js";
+import { migrate, pendingMigrations } from "./db/migrate.js";
+import { explainFailure } from "./errors.js";
 import { migrationsDir, packageVersion } from "./paths.js";
-import { PresenceCore } from "./presence/service.js";
-import type { Service } from "./service.js";
+import { PresenceService } from "./presence/service.js";
+import type { Service, ServiceContext } from "./service.js";
 import { buildServices } from "./services.js";
 import { installBuiltins } from "./xmpp/builtins.js";
-import { ComponentLink, NotConnectedError } from "./xmpp/component-link.js";
+import { componentLink, type ComponentLink } from "./xmpp/component-link.js";
+import { MucClient } from "./xmpp/muc.js";
 import { Router } from "./xmpp/router.js";
 
 export interface AppOptions {
-  /** Apply pending migrations at start (the default; `start --no-migrate` turns it off). */
+  /** Apply pending migrations at start (false: `--no-migrate` or `migrate_on_start: false`). */
   migrate: boolean;
+  /** The services to run (default: the ones the configuration turns on). */
   services?: Service[];
+}
+
+/** A start-up failure whose message says what to do. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
 }
 
 /**
  * The composition root. Start: database (retried) → migrations → router and services →
- * component connection. Stop: in reverse, each step bounded, the pool last.
+ * component connection. Stop, from whatever point start-up reached: in reverse, each step
+ * bounded by what is left of the shutdown budget, the database last.
  */
 export class App {
+  readonly db: Database;
   readonly link: ComponentLink;
   readonly router: Router;
-  readonly db: Pool;
-  readonly presence: PresenceCore;
+  readonly muc: MucClient;
   readonly #services: Service[];
+  #installed = false;
   #started: Service[] = [];
+  #starting: Promise<boolean> | undefined;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
     private readonly options: AppOptions,
   ) {
-    this.db = createPool(config.database.url, config.database.pool_size, log.child({ svc: "db" }));
-    this.link = new ComponentLink({
-      host: config.component.host,
-      port: config.component.port,
-      domain: config.component.jid,
-      secret: config.component.secret,
-      reconnect: backoffPolicy(config),
+    const { component, database, reconnect } = config;
+    this.db = new Database({
+      url: database.url,
+      poolSize: database.poolSize,
+      connectTimeoutMs: database.connectTimeoutMs,
+      queryTimeoutMs: database.queryTimeoutMs,
+      retry: { initialDelayMs: reconnect.initialDelayMs, maxDelayMs: database.maxRetryDelayMs },
+      log: log.child({ svc: "db" }),
+    });
+    this.link = componentLink({
+      host: component.host,
+      port: component.port,
+      domain: component.jid,
+      secret: component.secret,
+      reconnect,
+      loginTimeoutMs: reconnect.loginTimeoutMs,
       log: log.child({ svc: "component" }),
     });
-    this.router = new Router((stanza) => this.link.send(stanza), log.child({ svc: "router" }));
-    this.presence = new PresenceCore(
-      config,
-      this.link,
-      this.router,
-      this.db,
-      log.child({ svc: "presence" }),
-    );
-    this.#services = options.services ?? buildServices(config);
+    const routerLog = log.child({ svc: "router" });
+    this.router = new Router((stanza) => this.link.send(stanza), routerLog, explainFailure);
+    this.muc = new MucClient(this.link, {
+      defaultAs: component.jid,
+      stampFrom: true,
+      log: log.child({ svc: "muc" }),
+    });
+    this.#services = [
+      new PresenceService(config.presence),
+      ...(options.services ?? buildServices(config)),
+    ];
   }
 
   /** Returns false if `signal` aborted start-up (e.g. SIGTERM while the database was down). */
-  async start(signal: AbortSignal): Promise<boolean> {
-    const dbLog = this.log.child({ svc: "db" });
-    if (!(await waitForDatabase(this.db, backoffPolicy(this.config), dbLog, signal))) return false;
-    if (this.options.migrate) await migrate(this.db, migrationsDir, dbLog);
+  start(signal: AbortSignal): Promise<boolean> {
+    return (this.#starting ??= this.#start(signal));
+  }
 
+  async #start(signal: AbortSignal): Promise<boolean> {
+    if (!(await this.db.waitUntilReachable(signal))) return false;
+    const dbLog = this.log.child({ svc: "db" });
+    if (this.options.migrate) {
+      await migrate(this.db, migrationsDir, dbLog);
+    } else {
+      const missing = await pendingMigrations(this.db, migrationsDir);
+      if (missing.length > 0) {
+        throw new StartupError(
+          `the database lacks migrations ${missing.join(", ")}: run \`concierge migrate\` ` +
+            `(or start without --no-migrate, with database.migrate_on_start: true)`,
+        );
+      }
+    }
+    if (signal.aborted) return false;
+    this.#install();
+    this.link.start();
+    for (const service of this.#services) {
+      if (signal.aborted) return false;
+      await service.start?.();
+      this.#started.push(service);
+    }
+    return !signal.aborted;
+  }
+
+  /** Stops whatever has started, in reverse order, within about `budgetMs`. */
+  async stop(budgetMs: number): Promise<void> {
+    const deadline = Date.now() + budgetMs;
+    const left = (share = 1) => Math.max(0, Math.floor((deadline - Date.now()) * share));
+    // A start-up still under way sees its signal at its next step; let it get there first.
+    if (this.#starting)
+      await within(
+        this.#starting.catch(() => false),
+        left(1 / 4),
+      );
+    await this.router.close(left(1 / 4));
+    for (const service of this.#started.reverse()) {
+      const budget = left(1 / 2);
+      try {
+        const done = await within(
+          (service.stop?.(budget) ?? Promise.resolve()).then(() => true),
+          budget,
+        );
+        if (!done) this.log.warn({ svc: service.name }, "service did not stop in time");
+      } catch (error) {
+        this.log.error({ err: error, svc: service.name }, "service failed to stop cleanly");
+      }
+    }
+    this.#started = [];
+    await this.link.stop(left(2 / 3));
+    this.muc.reset();
+    await within(this.db.end(), left());
+  }
+
+  #install(): void {
+    if (this.#installed) return;
+    this.#installed = true;
     this.router.identity({
       category: "component",
       type: "generic",
       name: this.config.component.name,
     });
     installBuiltins(this.router, { name: "Concierge", version: packageVersion });
+    const [presence] = this.#services as [PresenceService, ...Service[]];
+    const context: ServiceContext = {
+      config: this.config,
+      router: this.router,
+      link: this.link,
+      db: this.db,
+      presence,
+      muc: this.muc,
+      log: this.log,
+    };
+    // Room traffic reaches the rooms' occupants before any handler sees it.
+    this.router.observe("presence", ({ stanza }) => void this.muc.handle(stanza));
+    this.router.observe("message", ({ stanza }) => void this.muc.handle(stanza));
     for (const service of this.#services) {
-      service.install({
-        config: this.config,
-        router: this.router,
-        link: this.link,
-        db: this.db,
-        presence: this.presence,
-        log: this.log.child({ svc: service.name }),
-      });
+      service.install({ ...context, log: this.log.child({ svc: service.name }) });
     }
-
     this.link.on("stanza", (stanza) => this.router.dispatch(stanza));
-    this.link.on("offline", () => this.router.caller.rejectAll(new NotConnectedError()));
-    this.link.start();
-    this.presence.start();
-
-    for (const service of this.#services) {
-      if (signal.aborted) return false;
-      await service.start?.();
-      this.#started.push(service);
-    }
-    return true;
+    this.link.on("offline", () => this.muc.reset());
   }
-
-  async stop(): Promise<void> {
-    const drainMs = Math.floor(this.config.shutdown_timeout_ms / 3);
-    await this.router.close(drainMs);
-    for (const service of this.#started.reverse()) {
-      try {
-        await service.stop?.();
-      } catch (error) {
-        this.log.error({ err: error, svc: service.name }, "service failed to stop cleanly");
-      }
-    }
-    this.#started = [];
-    await this.presence.stop();
-    await this.link.stop();
-    this.router.caller.rejectAll(new NotConnectedError());
-    await this.db.end();
-  }
-}
-
-function backoffPolicy(config: Config) {
-  return {
-    initialDelayMs: config.reconnect.initial_delay_ms,
-    maxDelayMs: config.reconnect.max_delay_ms,
-  };
 }

@@ -1,3 +1,5 @@
+import type { Logger } from "pino";
+
 export interface BackoffPolicy {
   initialDelayMs: number;
   maxDelayMs: number;
@@ -14,6 +16,46 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random = Ma
   return Math.round(capped * (1 - 0.25 * random()));
 }
 
+/** What a failed step logs: its level and the cause in words an operator can act on. */
+export interface FailureLine {
+  level: "error" | "warn";
+  message: string;
+}
+
+/**
+ * The one retry policy of the daemon, for one thing that is retried (a connection, the database,
+ * room creation): each failure waits longer than the one before, a success starts again from the
+ * shortest wait, and every failure is one log line that says why and when the next try is.
+ */
+export class Backoff {
+  #attempt = 0;
+
+  constructor(
+    readonly policy: BackoffPolicy,
+    private readonly log: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Failures since the last success. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** Counts one more failure, logs it, and returns how long to wait before the next try. */
+  failed({ level, message }: FailureLine, fields: Record<string, unknown> = {}): number {
+    const delay = backoffDelay(this.#attempt++, this.policy, this.random);
+    this.log[level](
+      { ...fields, retryInMs: delay, attempt: this.#attempt },
+      `${message}; retrying in ${formatDelay(delay)}`,
+    );
+    return delay;
+  }
+
+  succeeded(): void {
+    this.#attempt = 0;
+  }
+}
+
 /** Resolves after `ms`, or at once (without rejecting) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -26,6 +68,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }
   });
+}
+
+/** Resolves when the signal aborts (at once if it has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+/** `promise`, or `undefined` once `ms` have passed, whichever comes first. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), ms)),
+  );
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function formatDelay(ms: number): string {

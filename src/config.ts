@@ -27,7 +27,11 @@ const postgresUrl = z
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
-export const ConfigSchema = z.strictObject({
+/**
+ * The configuration as written: snake_case keys, every default filled in. `check-config` shows
+ * this form; the daemon works with `Config`, the same values as camelCase options.
+ */
+export const FileSchema = z.strictObject({
   component: z.strictObject({
     jid: domain,
     host: z.string().min(1).default("127.0.0.1"),
@@ -39,11 +43,15 @@ export const ConfigSchema = z.strictObject({
     url: postgresUrl,
     pool_size: integer(1, 100).default(10),
     migrate_on_start: flag().default(true),
+    connect_timeout_ms: milliseconds(100, 120_000).default(5_000),
+    query_timeout_ms: milliseconds(100, 600_000).default(15_000),
+    max_retry_delay_ms: milliseconds(100, 600_000).default(5_000),
   }),
   reconnect: z
     .strictObject({
       initial_delay_ms: milliseconds(10, 600_000).default(1_000),
       max_delay_ms: milliseconds(10, 3_600_000).default(60_000),
+      login_timeout_ms: milliseconds(500, 600_000).default(10_000),
     })
     .refine((r) => r.max_delay_ms >= r.initial_delay_ms, {
       message: "max_delay_ms must be at least initial_delay_ms",
@@ -109,7 +117,43 @@ export const ConfigSchema = z.strictObject({
     .optional(),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigFile = z.infer<typeof FileSchema>;
+
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+/** A section with its keys in camelCase (one level: `neerc.groups` keeps its user names). */
+export type Camelized<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };
+
+function camelized<T extends object>(section: T): Camelized<T> {
+  return Object.fromEntries(
+    Object.entries(section).map(([key, value]) => [
+      key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+      value,
+    ]),
+  ) as Camelized<T>;
+}
+
+const optional = <T extends object>(section: T | undefined) =>
+  section === undefined ? undefined : camelized(section);
+
+/** The options every part of the daemon reads: the file's values, as camelCase. */
+export const ConfigSchema = FileSchema.transform((file) => ({
+  component: camelized(file.component),
+  database: camelized(file.database),
+  reconnect: camelized(file.reconnect),
+  log: file.log,
+  shutdownTimeoutMs: file.shutdown_timeout_ms,
+  presence: camelized(file.presence),
+  neerc: optional(file.neerc),
+  olpc: optional(file.olpc),
+  roompool: optional(file.roompool),
+}));
+
+export type Config = z.output<typeof ConfigSchema>;
+export type NeercOptions = NonNullable<Config["neerc"]>;
+export type OlpcOptions = NonNullable<Config["olpc"]>;
+export type RoomPoolOptions = NonNullable<Config["roompool"]>;
 
 export class ConfigError extends Error {
   constructor(
@@ -142,13 +186,22 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): Record<string, unk
 
 /** Validates a parsed config document merged with the environment. */
 export function parseConfig(document: unknown, env: NodeJS.ProcessEnv, source: string): Config {
+  return ConfigSchema.parse(parseConfigFile(document, env, source));
+}
+
+/** The same, in the file's own form (snake_case, defaults filled in), e.g. to show it. */
+export function parseConfigFile(
+  document: unknown,
+  env: NodeJS.ProcessEnv,
+  source: string,
+): ConfigFile {
   if (document !== null && document !== undefined && !isPlainObject(document)) {
     throw new ConfigError(source, ["the file must hold a mapping of keys to values"]);
   }
   // The required sections start empty so that the error names each missing key inside them.
   const merged = deepMerge({ component: {}, database: {} }, document ?? {});
   const withEnv = deepMerge(merged, environmentOverrides(env));
-  const result = ConfigSchema.safeParse(withEnv, { reportInput: true });
+  const result = FileSchema.safeParse(withEnv, { reportInput: true });
   if (result.success) return result.data;
   const fromEnv = environmentNames(env);
   throw new ConfigError(
@@ -162,8 +215,15 @@ export async function loadConfig(
   path: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<Config> {
+  return ConfigSchema.parse(await loadConfigFile(path, env));
+}
+
+export async function loadConfigFile(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ConfigFile> {
   const file = path ?? env.CONCIERGE_CONFIG;
-  if (!file) return parseConfig({}, env, "environment only: no --config or CONCIERGE_CONFIG");
+  if (!file) return parseConfigFile({}, env, "environment only: no --config or CONCIERGE_CONFIG");
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -176,11 +236,11 @@ export async function loadConfig(
   } catch (error) {
     throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
   }
-  return parseConfig(document, env, file);
+  return parseConfigFile(document, env, file);
 }
 
 /** The configuration as it may be shown: secrets and URL passwords masked. */
-export function redactConfig(config: Config): Config {
+export function redactConfig(config: ConfigFile): ConfigFile {
   return {
     ...config,
     component: { ...config.component, secret: "[redacted]" },
@@ -199,9 +259,10 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Which environment variable set which dotted key, to name it when that key is unknown. */
+/** Which environment variable set which dotted key, to name it in errors about that key. */
 function environmentNames(env: NodeJS.ProcessEnv): Map<string, string> {
   const names = new Map<string, string>();
+  if (env.DATABASE_URL) names.set("database.url", "DATABASE_URL");
   for (const name of Object.keys(env)) {
     if (name.startsWith(ENV_PREFIX) && name !== `${ENV_PREFIX}CONFIG`) {
       names.set(name.slice(ENV_PREFIX.length).toLowerCase().split("__").join("."), name);
@@ -227,6 +288,9 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: Map<string, string>): s
     const env = `${ENV_PREFIX}${issue.path.map(String).join("__").toUpperCase()}`;
     return `${key}: required (set it in the config file or ${env})`;
   }
+  // A bad value from the environment is named by its variable: the file may say something else.
+  const variable = fromEnv.get(key);
+  if (variable) return `${variable} (environment, for ${key}): ${issue.message}`;
   return `${key}: ${issue.message}`;
 }
 

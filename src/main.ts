@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, redactConfig } from "./config.js";
-import { createPool, describePgError } from "./db/pool.js";
+import { ConfigError, ConfigSchema, loadConfigFile, redactConfig } from "./config.js";
+import { Database } from "./db/database.js";
+import { classifyPgError, databaseAddress } from "./db/errors.js";
 import { migrate } from "./db/migrate.js";
 import { createLogger, flushLogger } from "./log.js";
 import { migrationsDir, packageVersion } from "./paths.js";
@@ -48,28 +49,40 @@ async function main(argv: string[]): Promise<number> {
     return fail(`unknown command: ${command}\n\n${USAGE}`);
   }
 
-  const config = await loadConfig(values.config, process.env);
+  const file = await loadConfigFile(values.config, process.env);
   if (command === "check-config") {
-    return print(`configuration is valid:\n${JSON.stringify(redactConfig(config), null, 2)}`);
+    return print(`configuration is valid:\n${JSON.stringify(redactConfig(file), null, 2)}`);
   }
+  const config = ConfigSchema.parse(file);
   const log = createLogger(config.log.level);
   try {
-    if (command === "migrate") {
-      const pool = createPool(config.database.url, 2, log);
-      try {
-        const applied = await migrate(pool, migrationsDir, log);
-        log.info({ applied: applied.length }, "migrations up to date");
-        return 0;
-      } catch (error) {
-        log.fatal(`migration failed: ${describePgError(error)}`);
-        return 1;
-      } finally {
-        await pool.end();
-      }
-    }
-    return await runUntilSignal(config, log, { migrate: !values["no-migrate"] });
+    if (command === "migrate") return await migrateOnly(config.database.url, log);
+    const migrateOnStart = config.database.migrateOnStart && !values["no-migrate"];
+    return await runUntilSignal(config, log, { migrate: migrateOnStart });
   } finally {
     await flushLogger(log);
+  }
+}
+
+async function migrateOnly(url: string, log: ReturnType<typeof createLogger>): Promise<number> {
+  const db = new Database({
+    url,
+    poolSize: 2,
+    connectTimeoutMs: 10_000,
+    queryTimeoutMs: 600_000,
+    retry: { initialDelayMs: 1_000, maxDelayMs: 1_000 },
+    log,
+  });
+  try {
+    const applied = await migrate(db.pool, migrationsDir, log);
+    log.info({ applied: applied.length }, "migrations up to date");
+    return 0;
+  } catch (error) {
+    const { message } = classifyPgError(error, databaseAddress(url));
+    log.fatal(`migration failed: ${message}`);
+    return 1;
+  } finally {
+    await db.end();
   }
 }
 

@@ -1,9 +1,15 @@
 import type { Logger } from "pino";
 import { App, type AppOptions } from "./app.js";
+import { aborted } from "./backoff.js";
 import type { Config } from "./config.js";
+import { armWatchdog } from "./watchdog.js";
+
+/** How much longer than shutdown_timeout_ms the watchdog waits for a stuck event loop. */
+const WATCHDOG_GRACE_MS = 750;
 
 /**
- * Runs the daemon until SIGTERM or SIGINT, then shuts down within `shutdown_timeout_ms`.
+ * Runs the daemon until SIGTERM or SIGINT, then shuts down within `shutdown_timeout_ms`, from
+ * whatever state it is in (waiting for the database, migrating, connecting, online).
  * Resolves with the process exit code: 0 after a clean stop, 1 if start-up failed or the stop
  * overran its time. A second signal exits at once.
  */
@@ -32,22 +38,33 @@ export async function runUntilSignal(
 
   const app = new App(config, log, options);
   let code = 0;
-  try {
-    if (await app.start(stopping.signal)) {
-      log.info({ jid: config.component.jid }, "concierge started");
-      await new Promise((resolve) => stopping.signal.addEventListener("abort", resolve));
-    }
-  } catch (error) {
-    log.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
-    code = 1;
+  const { component } = config;
+  log.info({ jid: component.jid, server: `${component.host}:${component.port}` }, "starting");
+  const startup = app.start(stopping.signal).then(
+    (running) => running,
+    (error: unknown) => {
+      log.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
+      code = 1;
+      return false;
+    },
+  );
+  if (await Promise.race([startup, aborted(stopping.signal).then(() => false)])) {
+    // Started means serving: say so once the server has accepted the component.
+    void app.link.waitOnline(stopping.signal).then((online) => {
+      if (online) log.info({ jid: component.jid }, "concierge started");
+    });
+    await aborted(stopping.signal);
   }
 
+  const budget = config.shutdownTimeoutMs;
+  const disarm = armWatchdog(budget + WATCHDOG_GRACE_MS);
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<"overrun">((resolve) => {
-    timer = setTimeout(() => resolve("overrun"), config.shutdown_timeout_ms);
+    timer = setTimeout(() => resolve("overrun"), budget);
   });
   const stopped = (async () => {
-    await app.stop();
+    stopping.abort();
+    await app.stop(budget - 100);
     await afterStop();
     return "stopped" as const;
   })().catch((error: unknown) => {
@@ -56,8 +73,9 @@ export async function runUntilSignal(
   });
   const outcome = await Promise.race([stopped, overrun]);
   clearTimeout(timer);
+  disarm();
   if (outcome === "overrun") {
-    log.error({ timeoutMs: config.shutdown_timeout_ms }, "shutdown took too long; exiting anyway");
+    log.error({ timeoutMs: budget }, "shutdown took too long; exiting anyway");
     code = 1;
   } else {
     log.info("stopped");

@@ -1,28 +1,33 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import type { Pool } from "./db/pool.js";
-import type { Presence } from "./presence/service.js";
+import type { Database } from "./db/database.js";
+import type { PresencePort } from "./presence/port.js";
 import type { ComponentLink } from "./xmpp/component-link.js";
+import type { MucClient } from "./xmpp/muc.js";
 import type { Router } from "./xmpp/router.js";
 
 /** What every service is built from. Services share nothing else with each other. */
 export interface ServiceContext {
   config: Config;
   router: Router;
+  /** The component's connection: send, request, and its online/offline events. */
   link: ComponentLink;
-  db: Pool;
+  db: Database;
   /** Who is online where, who sees whom, and the one way to address users and devices. */
-  presence: Presence;
+  presence: PresencePort;
+  /** The rooms the component itself is in (as its own JID or as `node@component`). */
+  muc: MucClient;
   log: Logger;
 }
 
 /**
  * A service registers its handlers and disco features in `install`; `start` and `stop` are
- * called in order at start-up and in reverse order at shutdown.
+ * called in order at start-up and in reverse order at shutdown. `stop` should return within
+ * `budgetMs`; the daemon cuts it off after that anyway.
  */
 export interface Service {
   readonly name: string;
   install(context: ServiceContext): void;
   start?(): Promise<void>;
-  stop?(): Promise<void>;
+  stop?(budgetMs: number): Promise<void>;
 }

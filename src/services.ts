@@ -4,7 +4,7 @@ import { olpcService } from "./olpc/service.js";
 import { roomPoolService } from "./roompool/service.js";
 import type { Service } from "./service.js";
 
-/** The services the configuration turns on, in start order. */
+/** The services the configuration turns on, in start order (presence always comes first). */
 export function buildServices(config: Config): Service[] {
   const services: Service[] = [];
   if (config.neerc?.enabled) services.push(neercService(config.neerc));

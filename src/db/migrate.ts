@@ -15,6 +15,11 @@ export interface Migration {
 /** Any fixed 64-bit key: every Concierge process migrating the same database takes this lock. */
 const MIGRATION_LOCK = 7_347_202_611;
 
+/** Anything that hands out a client: a pg.Pool or the daemon's Database. */
+export interface Connectable {
+  connect(): Promise<pg.PoolClient>;
+}
+
 const FILE_PATTERN = /^(\d+)_([\w-]+)\.sql$/;
 
 /** Reads numbered `NNN_name.sql` files; other files are ignored, a repeated number is an error. */
@@ -43,7 +48,11 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
  * since is an error: editing history would leave databases that differ.
  * Returns the names applied by this call.
  */
-export async function migrate(pool: pg.Pool, directory: string, log: Logger): Promise<string[]> {
+export async function migrate(
+  pool: Connectable,
+  directory: string,
+  log: Logger,
+): Promise<string[]> {
   const migrations = await readMigrations(directory);
   const lock = await pool.connect();
   try {
@@ -54,19 +63,8 @@ export async function migrate(pool: pg.Pool, directory: string, log: Logger): Pr
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const { rows } = await lock.query<{ version: number; name: string; checksum: string }>(
-      "SELECT version, name, checksum FROM concierge_migrations",
-    );
-    const applied = new Map(rows.map((row) => [row.version, row]));
     const done: string[] = [];
-    for (const migration of migrations) {
-      const recorded = applied.get(migration.version);
-      if (recorded) {
-        if (recorded.checksum !== migration.checksum) {
-          throw new Error(`migration ${migration.name} was changed after it was applied`);
-        }
-        continue;
-      }
+    for (const migration of await unapplied(lock, migrations)) {
       await inTransaction(lock, async (client) => {
         await client.query(migration.sql);
         await client.query(
@@ -82,4 +80,35 @@ export async function migrate(pool: pg.Pool, directory: string, log: Logger): Pr
     await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
     lock.release();
   }
+}
+
+/** The migrations the database lacks (for `start --no-migrate`), by file name. */
+export async function pendingMigrations(pool: Connectable, directory: string): Promise<string[]> {
+  const migrations = await readMigrations(directory);
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ exists: boolean }>(
+      "SELECT to_regclass('concierge_migrations') IS NOT NULL AS exists",
+    );
+    if (!rows[0]?.exists) return migrations.map((m) => m.name);
+    return (await unapplied(client, migrations)).map((m) => m.name);
+  } finally {
+    client.release();
+  }
+}
+
+/** The migrations not recorded yet; a recorded one whose file changed is an error. */
+async function unapplied(client: pg.ClientBase, migrations: Migration[]): Promise<Migration[]> {
+  const { rows } = await client.query<{ version: number; checksum: string }>(
+    "SELECT version, checksum FROM concierge_migrations",
+  );
+  const applied = new Map(rows.map((row) => [row.version, row.checksum]));
+  return migrations.filter((migration) => {
+    const checksum = applied.get(migration.version);
+    if (checksum === undefined) return true;
+    if (checksum !== migration.checksum) {
+      throw new Error(`migration ${migration.name} was changed after it was applied`);
+    }
+    return false;
+  });
 }

@@ -1,10 +1,10 @@
 import pg from "pg";
 import type { Logger } from "pino";
-import { backoffDelay, formatDelay, sleep, type BackoffPolicy } from "../backoff.js";
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** A bare pool, for tools and tests; the daemon uses Database, which also watches its health. */
 export function createPool(url: string, size: number, log: Logger): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: size, application_name: "concierge" });
   // An idle client that loses its server emits here; without a listener that would crash us.
@@ -39,37 +39,4 @@ export async function inTransaction<C extends pg.ClientBase, T>(
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Waits until the database answers, retrying with backoff and one log line per attempt.
- * Returns false if the signal aborted first.
- */
-export async function waitForDatabase(
-  pool: pg.Pool,
-  policy: BackoffPolicy,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<boolean> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      await pool.query("SELECT 1");
-      if (attempt > 0) log.info("database reachable");
-      return true;
-    } catch (error) {
-      const delay = backoffDelay(attempt, policy);
-      log.warn(
-        { retryInMs: delay, attempt },
-        `database unreachable (${describePgError(error)}); retrying in ${formatDelay(delay)}`,
-      );
-      await sleep(delay, signal);
-    }
-  }
-  return false;
-}
-
-export function describePgError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? `${code}: ${error.message}` : error.message;
 }

@@ -1,32 +1,33 @@
-import jid from "@xmpp/jid";
-import xml from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { IqCaller } from "../xmpp/iq-caller.js";
+import { IqTimeoutError } from "../xmpp/iq-caller.js";
+import { parseJid, type BareJid } from "../xmpp/jid.js";
+import { NotConnectedError } from "../xmpp/link.js";
+import type { MucClient } from "../xmpp/muc.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { compareUsers, type User } from "./rules.js";
 
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
 /** Later lists win: a member who is also an admin is an admin. */
 const AFFILIATIONS = ["member", "admin", "owner"] as const;
 /** The least time between two reads of one room triggered by requests (not by the schedule). */
 const MIN_REFRESH_MS = 500;
 
 export interface DirectoryOptions {
-  caller: IqCaller;
-  /** Our component JID: the room must list it as an owner so that we may read its lists. */
+  /** Reads the lists as the component itself. */
+  muc: MucClient;
+  /** Our component JID: the room must give it an affiliation that may read its lists. */
   componentJid: string;
   mucService: string;
   /** Group names for members, by user name; others are "Users" (members) or "Admins". */
   groups: Record<string, string>;
   /** Called with the room's JID and its users' bare JIDs after every read. */
-  onRead?: (roomJid: string, jids: string[]) => void;
+  onRead?: (roomJid: BareJid, jids: BareJid[]) => void;
   /** Called when the room turns out not to exist. */
-  onGone?: (roomJid: string) => void;
+  onGone?: (roomJid: BareJid) => void;
   log: Logger;
 }
 
 interface RoomUsers {
-  byJid: Map<string, User>;
+  byJid: Map<BareJid, User>;
   sorted: User[];
   loadedAt: number;
 }
@@ -51,14 +52,14 @@ export class RoomDirectory {
   }
 
   /** The bare JIDs of the room's users, for notifications. */
-  async jids(room: string): Promise<string[]> {
+  async jids(room: string): Promise<BareJid[]> {
     return [...(await this.#get(room)).byJid.keys()];
   }
 
   /** The user behind a bare JID, re-reading the room once if `accept` refuses the cached answer. */
   async find(
     room: string,
-    bareJid: string,
+    bareJid: BareJid,
     accept: (user?: User) => boolean = (user) => user !== undefined,
   ): Promise<User | undefined> {
     const cached = await this.#get(room);
@@ -80,9 +81,11 @@ export class RoomDirectory {
   async refreshAll(): Promise<void> {
     await Promise.all(
       this.rooms.map((room) =>
-        this.refresh(room).catch((error: unknown) =>
-          this.options.log.warn({ room, err: (error as Error).message }, "could not refresh room"),
-        ),
+        this.refresh(room).catch((error: unknown) => {
+          // While our own link is down the link says so; a room that failed keeps its users.
+          if (error instanceof NotConnectedError) return;
+          this.options.log.warn({ room, err: (error as Error).message }, "could not refresh room");
+        }),
       ),
     );
   }
@@ -93,21 +96,13 @@ export class RoomDirectory {
   }
 
   async #read(room: string): Promise<RoomUsers> {
-    const { caller, componentJid, mucService, log } = this.options;
-    const roomJid = `${room}@${mucService}`;
+    const { muc, componentJid, mucService, log } = this.options;
+    const roomJid = parseJid(`${room}@${mucService}`)?.bare;
+    if (!roomJid) throw new StanzaError("item-not-found", `no room ${room}`);
     let lists;
     try {
       lists = await Promise.all(
-        AFFILIATIONS.map((affiliation) =>
-          caller.request(
-            xml(
-              "iq",
-              { type: "get", to: roomJid, from: componentJid },
-              xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { affiliation })),
-            ),
-            10_000,
-          ),
-        ),
+        AFFILIATIONS.map((affiliation) => muc.affiliationList(roomJid, affiliation)),
       );
     } catch (error) {
       if (error instanceof StanzaError && error.condition === "item-not-found") {
@@ -115,18 +110,20 @@ export class RoomDirectory {
         this.options.onGone?.(roomJid);
         throw new StanzaError("item-not-found", `there is no room ${roomJid}`);
       }
+      // Our own link being down or slow says nothing about the room's set-up.
+      if (error instanceof NotConnectedError || error instanceof IqTimeoutError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       log.error(
         { room: roomJid, reason },
-        `cannot read the members of ${roomJid}: make ${componentJid} an owner of the room`,
+        `cannot read the members of ${roomJid} (${reason}): make ${componentJid} an owner of the room`,
       );
       throw new StanzaError("service-unavailable", "the room's members cannot be read right now");
     }
-    const byJid = new Map<string, User>();
-    lists.forEach((reply, index) => {
+    const byJid = new Map<BareJid, User>();
+    lists.forEach((jids, index) => {
       const power = AFFILIATIONS[index] !== "member";
-      for (const item of reply.getChild("query", NS_MUC_ADMIN)?.getChildren("item") ?? []) {
-        const user = this.#user(item.attrs.jid, power);
+      for (const value of jids) {
+        const user = this.#user(value, power);
         if (user) byJid.set(user.jid, user.user);
       }
     });
@@ -139,18 +136,12 @@ export class RoomDirectory {
     return entry;
   }
 
-  #user(value: unknown, power: boolean): { jid: string; user: User } | undefined {
-    if (typeof value !== "string") return undefined;
-    let parsed;
-    try {
-      parsed = jid(value);
-    } catch {
-      return undefined;
-    }
+  #user(value: unknown, power: boolean): { jid: BareJid; user: User } | undefined {
+    const parsed = parseJid(value);
     // Domain JIDs (ourselves, other components) are not people on the task board.
-    if (!parsed.local) return undefined;
+    if (!parsed?.local) return undefined;
     const name = parsed.local;
     const group = power ? "Admins" : (this.options.groups[name] ?? "Users");
-    return { jid: parsed.bare().toString(), user: { name, group, power } };
+    return { jid: parsed.bare, user: { name, group, power } };
   }
 }

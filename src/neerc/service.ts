@@ -1,8 +1,8 @@
-import type { JID } from "@xmpp/jid";
 import xml, { type Element } from "@xmpp/xml";
-import type { Config } from "../config.js";
-import type { Presence } from "../presence/service.js";
+import type { NeercOptions } from "../config.js";
+import type { PresencePort } from "../presence/port.js";
 import type { Service, ServiceContext } from "../service.js";
+import type { Jid } from "../xmpp/jid.js";
 import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { TaskBoard } from "./board.js";
@@ -31,23 +31,21 @@ import {
 } from "./rules.js";
 import { TaskStore } from "./store.js";
 
-type NeercConfig = NonNullable<Config["neerc"]>;
-
 /**
  * The NEERC task board (wire-compatible with NEERC's Openfire plugin and its clients): users from
  * the MUC room of the same name, tasks in Postgres, a notification to every user after a change.
  * The component JID itself is room `default_room`; `room@component` is room `room`.
  */
-export function neercService(settings: NeercConfig): Service {
+export function neercService(settings: NeercOptions): Service {
   let directory: RoomDirectory;
   let board: TaskBoard;
-  let presence: Presence;
+  let presence: PresencePort;
   let componentJid: string;
   let timer: NodeJS.Timeout | undefined;
 
-  const roomOf = (to: JID) => to.local || settings.default_room;
+  const roomOf = (to: Jid) => to.local ?? settings.defaultRoom;
   const roomAddress = (room: string) =>
-    room === settings.default_room ? componentJid : `${room}@${componentJid}`;
+    room === settings.defaultRoom ? componentJid : `${room}@${componentJid}`;
 
   async function member(
     request: Inbound,
@@ -55,7 +53,7 @@ export function neercService(settings: NeercConfig): Service {
   ): Promise<{ room: string; user: User }> {
     const room = roomOf(request.to);
     const accept = needsPower ? (u?: User) => u?.power === true : undefined;
-    const user = await directory.find(room, request.from.bare().toString(), accept);
+    const user = await directory.find(room, request.user, accept);
     if (!user) throw new StanzaError("forbidden", `you are not a member of room ${room}`);
     if (needsPower && !user.power) {
       throw new StanzaError("forbidden", "only the room's owners and admins change tasks");
@@ -72,7 +70,7 @@ export function neercService(settings: NeercConfig): Service {
     const from = roomAddress(room);
     const body = xml("body", {}, notificationBody(task));
     const extension = xml("x", { xmlns: NS_TASKS }, element);
-    presence.hub.outbox.toUsers(recipients, (to) =>
+    presence.toUsers(recipients, (to) =>
       xml("message", { from, to, type: "headline" }, body, extension),
     );
   }
@@ -81,23 +79,23 @@ export function neercService(settings: NeercConfig): Service {
     name: "neerc",
 
     install(context: ServiceContext) {
-      const { router, link, db, log, config } = context;
+      const { router, link, db, log, config, muc } = context;
       presence = context.presence;
       componentJid = config.component.jid;
       directory = new RoomDirectory({
-        caller: router.caller,
+        muc,
         componentJid,
-        mucService: settings.muc_service,
+        mucService: settings.mucService,
         groups: settings.groups,
         // Everyone on a room's task board sees the others' presence.
-        onRead: (roomJid, jids) => presence.hub.setRoom(roomJid, jids),
-        onGone: (roomJid) => presence.hub.forget(roomJid),
+        onRead: (roomJid, jids) => presence.setGroup(roomJid, jids),
+        onGone: (roomJid) => presence.forgetGroup(roomJid),
         log,
       });
       // Read the default room as soon as we are connected, so that its members see each other's
       // presence before anyone has asked for the task board.
-      link.on("online", () => void directory.refresh(settings.default_room).catch(() => undefined));
-      board = new TaskBoard(new TaskStore(db), settings.max_tasks);
+      link.on("online", () => void directory.refresh(settings.defaultRoom).catch(() => undefined));
+      board = new TaskBoard(new TaskStore(db), settings.maxTasks);
       router.feature(NS_USERS, NS_TASKS, NS_TASK, NS_TASKSTATUS, NS_PING);
 
       router.iqGetOrSet(NS_USERS, "query", async (request) => {
@@ -158,7 +156,7 @@ export function neercService(settings: NeercConfig): Service {
     },
 
     start() {
-      timer = setInterval(() => void directory.refreshAll(), settings.refresh_interval_ms);
+      timer = setInterval(() => void directory.refreshAll(), settings.refreshIntervalMs);
       timer.unref();
       return Promise.resolve();
     },

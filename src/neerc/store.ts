@@ -1,5 +1,5 @@
-import type { Pool, PoolClient } from "../db/pool.js";
-import { transaction } from "../db/pool.js";
+import type { Database } from "../db/database.js";
+import type { PoolClient } from "../db/pool.js";
 import type { Status, StatusType, Task, TaskType } from "./rules.js";
 
 interface TaskRow {
@@ -18,15 +18,15 @@ interface StatusRow {
 
 /** Tasks and statuses in Postgres. Every change is one transaction holding the task's row lock. */
 export class TaskStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly db: Database) {}
 
   async list(room: string): Promise<Task[]> {
     const [tasks, statuses] = await Promise.all([
-      this.pool.query<TaskRow>(
+      this.db.query<TaskRow>(
         "SELECT id, title, type, created_ms FROM neerc_tasks WHERE room = $1 ORDER BY created_ms, id",
         [room],
       ),
-      this.pool.query<StatusRow>(
+      this.db.query<StatusRow>(
         "SELECT task_id, username, type, value FROM neerc_task_statuses WHERE room = $1 ORDER BY task_id, position",
         [room],
       ),
@@ -42,7 +42,7 @@ export class TaskStore {
 
   /** Creates the task, or replaces title, type and every status of an existing one. */
   async save(room: string, task: Task): Promise<Task> {
-    return transaction(this.pool, async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<TaskRow>(
         `INSERT INTO neerc_tasks (room, id, title, type, created_ms) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (room, id) DO UPDATE SET title = $3, type = $4, updated_at = now()
@@ -59,7 +59,7 @@ export class TaskStore {
   }
 
   async remove(room: string, id: string): Promise<Task | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(
+    const { rows } = await this.db.query<TaskRow>(
       "DELETE FROM neerc_tasks WHERE room = $1 AND id = $2 RETURNING id, title, type, created_ms",
       [room, id],
     );
@@ -68,7 +68,7 @@ export class TaskStore {
 
   /** Sets one user's status; the row is locked, so concurrent reports never overwrite each other. */
   async setStatus(room: string, id: string, status: Status): Promise<void> {
-    await this.pool.query(
+    await this.db.query(
       `UPDATE neerc_task_statuses SET type = $4, value = $5, updated_at = now()
        WHERE room = $1 AND task_id = $2 AND username = $3`,
       [room, id, status.for, status.type, status.value ?? null],

@@ -1,6 +1,5 @@
 import type { Element } from "@xmpp/xml";
-import { bareOf } from "../presence/stanzas.js";
-import { senderOf, type Inbound } from "../xmpp/stanza.js";
+import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import type { ActivityIndex } from "./index.js";
 import type { OlpcLimits } from "./limits.js";
@@ -44,8 +43,8 @@ export interface QueryContext {
 export function answerQuery(context: QueryContext, request: Inbound): Element {
   const { limits, random, buddyProperties } = context;
   const parsed = parseIqRequest(request.payload, limits);
-  const device = senderOf(request);
-  const viewer = bareOf(device);
+  const device = request.device;
+  const viewer = request.user;
   const base = { device, viewer, random: false, size: Number.POSITIVE_INFINITY };
   switch (parsed.kind) {
     case "activity-query": {

@@ -1,18 +1,7 @@
-import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { Wire } from "../presence/outbox.js";
-import { bareOf } from "../presence/stanzas.js";
-import { INSPECTOR_NICK, NS_MUC_USER } from "./namespaces.js";
-
-const NS_MUC = "http://jabber.org/protocol/muc";
-
-export interface RoomPresence {
-  room: string;
-  /** The occupant's real full JID, where the room shows it. */
-  realJid: string | undefined;
-  available: boolean;
-  stanza: Element;
-}
+import type { BareJid } from "../xmpp/jid.js";
+import type { MucClient, MucRoom } from "../xmpp/muc.js";
+import { INSPECTOR_NICK } from "./namespaces.js";
 
 /**
  * The index's presence in activities' MUC rooms: invited, it joins with nick `inspector` and
@@ -21,94 +10,51 @@ export interface RoomPresence {
  * laptops count.
  */
 export class Inspector {
-  /** room → occupant nick → real JID. */
-  readonly #rooms = new Map<string, Map<string, string | undefined>>();
-  /** Rooms that have shown us an occupant's real JID. */
-  readonly #revealing = new Set<string>();
+  /** Rooms we were asked into, joined or still joining. */
+  readonly #wanted = new Set<BareJid>();
 
   constructor(
-    private readonly wire: Wire,
-    private readonly componentJid: string,
+    private readonly muc: MucClient,
+    /** Called with each room once we are in it: the service follows its occupants. */
+    private readonly entered: (room: MucRoom) => void,
     private readonly log: Logger,
   ) {}
 
-  join(room: string, password?: string): void {
-    if (!this.#rooms.has(room)) {
-      this.#rooms.set(room, new Map());
-      this.#revealing.delete(room);
-    }
-    const x = xml("x", { xmlns: NS_MUC }, xml("history", { maxstanzas: "0" }));
-    if (password) x.append(xml("password", {}, password));
-    this.wire.send(
-      xml("presence", { from: this.componentJid, to: `${room}/${INSPECTOR_NICK}` }, x),
+  join(room: BareJid, password?: string): void {
+    if (this.muc.room(room)) return;
+    this.#wanted.add(room);
+    this.muc.join(room, INSPECTOR_NICK, password === undefined ? {} : { password }).then(
+      ({ room: joined }) => {
+        if (this.#wanted.has(room)) this.entered(joined);
+        else this.muc.leave(room);
+      },
+      (error: unknown) => {
+        this.#wanted.delete(room);
+        this.log.debug({ room, err: (error as Error).message }, "could not join an activity room");
+      },
     );
   }
 
-  leave(room: string): void {
-    if (!this.#rooms.delete(room)) return;
-    try {
-      this.wire.send(
-        xml("presence", {
-          from: this.componentJid,
-          to: `${room}/${INSPECTOR_NICK}`,
-          type: "unavailable",
-        }),
-      );
-    } catch (error) {
-      this.log.debug({ room, err: (error as Error).message }, "could not leave the room");
-    }
+  leave(room: BareJid): void {
+    this.#wanted.delete(room);
+    this.muc.leave(room);
   }
 
-  /** Forget every room (the connection dropped: the server has removed us from them). */
-  reset(): void {
-    this.#rooms.clear();
-    this.#revealing.clear();
-  }
-
-  has(room: string): boolean {
-    return this.#rooms.has(room);
+  has(room: BareJid): boolean {
+    return this.#wanted.has(room);
   }
 
   /**
    * Whether `participants(room)` says who is in the room: only once the room has shown an
-   * occupant's real JID. Until the first occupant presence arrives (the join is under way), and
-   * in rooms that hide real JIDs, an empty list means "unknown", not "everyone left".
+   * occupant's real JID. Until then (the join is under way), and in rooms that hide real JIDs,
+   * an empty list means "unknown", not "everyone left".
    */
-  tracks(room: string): boolean {
-    return this.#rooms.has(room) && this.#revealing.has(room);
+  tracks(room: BareJid): boolean {
+    return this.muc.room(room)?.revealsJids ?? false;
   }
 
   /** The real bare JIDs of the room's occupants other than the inspector. */
-  participants(room: string): string[] {
-    const occupants = this.#rooms.get(room);
-    if (!occupants) return [];
-    const found = new Set<string>();
-    for (const real of occupants.values()) if (real) found.add(bareOf(real));
-    return [...found];
-  }
-
-  /** Reads a presence from one of our rooms; undefined if it is not one (or is our own). */
-  read(stanza: Element): RoomPresence | undefined {
-    const from = String(stanza.attrs.from ?? "");
-    const slash = from.indexOf("/");
-    if (slash === -1) return undefined;
-    const room = from.slice(0, slash);
-    const nick = from.slice(slash + 1);
-    const occupants = this.#rooms.get(room);
-    if (!occupants) return undefined;
-    const available = stanza.attrs.type !== "unavailable" && stanza.attrs.type !== "error";
-    const x = stanza.getChild("x", NS_MUC_USER);
-    const self =
-      nick === INSPECTOR_NICK ||
-      (x?.getChildren("status") ?? []).some((status) => status.attrs.code === "110");
-    if (self) {
-      if (!available) this.#rooms.delete(room);
-      return undefined;
-    }
-    const realJid = x?.getChild("item")?.attrs.jid as string | undefined;
-    if (realJid) this.#revealing.add(room);
-    if (available) occupants.set(nick, realJid);
-    else occupants.delete(nick);
-    return { room, realJid, available, stanza };
+  participants(room: BareJid): BareJid[] {
+    return this.muc.room(room)?.users() ?? [];
   }
 }

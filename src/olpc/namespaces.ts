@@ -2,6 +2,7 @@
  * Namespaces of the OLPC activity/buddy index ("Gadget") and of the XEPs it leans on. The values
  * are those of Telepathy Gabble (`src/namespaces.h`) and of its Twisted tests; see WIRE.md.
  */
+import { NS_NICK } from "../xmpp/namespaces.js";
 
 /** Activity search, views, notifications (`<query>`, `<view>`, `<close>`, `<added>`…). */
 export const NS_ACTIVITY = "http://laptop.org/xmpp/activity";
@@ -16,17 +17,15 @@ export const NS_CURRENT_ACTIVITY = "http://laptop.org/xmpp/current-activity";
 /** `<activities><activity type room/>…</activities>`: the public activities a buddy is in (PEP). */
 export const NS_ACTIVITIES = "http://laptop.org/xmpp/activities";
 
-/** XEP-0059 Result Set Management. */
-export const NS_RSM = "http://jabber.org/protocol/rsm";
-/** XEP-0079 Advanced Message Processing: the "do not store offline" rule on notifications. */
-export const NS_AMP = "http://jabber.org/protocol/amp";
-/** XEP-0060 / XEP-0163: PEP queries and notifications. */
-export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
-export const NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event";
-/** XEP-0172 User Nickname: what Gabble publishes when Sugar sets the buddy's alias. */
-export const NS_NICK = "http://jabber.org/protocol/nick";
-/** XEP-0045: the invitation that brings the index into a public activity's room. */
-export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+/** The XEPs' namespaces live with the others in src/xmpp/namespaces.ts. */
+export {
+  NS_AMP,
+  NS_MUC_USER,
+  NS_NICK,
+  NS_PUBSUB,
+  NS_PUBSUB_EVENT,
+  NS_RSM,
+} from "../xmpp/namespaces.js";
 
 /** PEP nodes a laptop publishes; each node is named after its payload's namespace. */
 export const PEP_NODE_BUDDY_PROPS = NS_BUDDY_PROPS;

@@ -1,10 +1,11 @@
 import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
-import type { PresenceHub } from "../presence/hub.js";
-import { bareOf, readPresence } from "../presence/stanzas.js";
+import type { OlpcOptions } from "../config.js";
+import type { PresencePort } from "../presence/port.js";
 import type { Service, ServiceContext } from "../service.js";
-import { senderOf, type Inbound } from "../xmpp/stanza.js";
+import type { BareJid } from "../xmpp/jid.js";
+import type { MucRoom } from "../xmpp/muc.js";
+import type { Inbound } from "../xmpp/stanza.js";
 import { answerQuery } from "./handlers.js";
 import { ActivityIndex, type IndexEvent } from "./index.js";
 import { Inspector } from "./inspector.js";
@@ -31,20 +32,18 @@ import { parseMessage, type InboundItem } from "./ingest.js";
 import { OlpcStore } from "./store.js";
 import { Watchers, type Watch } from "./watchers.js";
 
-type OlpcConfig = NonNullable<Config["olpc"]>;
-
 /**
  * The OLPC activity and buddy index ("Gadget"): the wiki draft's queries with RSM and result-set
  * notifications, and Telepathy Gabble's views, from the component JID. Data comes from PEP
  * (laptops that publish to us), from messages, and from the activity rooms we are invited into.
  */
-export function olpcService(settings: OlpcConfig): Service {
+export function olpcService(settings: OlpcOptions): Service {
   const limits: OlpcLimits = {
     ...DEFAULT_LIMITS,
-    maxProperties: settings.max_properties,
-    maxValueBytes: settings.max_value_bytes,
-    maxViewSize: settings.max_view_size,
-    maxPageSize: settings.max_page_size,
+    maxProperties: settings.maxProperties,
+    maxValueBytes: settings.maxValueBytes,
+    maxViewSize: settings.maxViewSize,
+    maxPageSize: settings.maxPageSize,
   };
   let store: OlpcStore;
   let index: ActivityIndex;
@@ -52,19 +51,19 @@ export function olpcService(settings: OlpcConfig): Service {
   let loaded: Promise<void>;
   let isLoaded = false;
   let inspector: Inspector;
-  let hub: PresenceHub;
+  let hub: PresencePort;
   let log: Logger;
   let componentJid: string;
 
   const world: World = {
     visible: (activity) => !isPrivate(activity),
-    online: (jid) => hub.combined(jid) !== "offline",
+    online: (jid) => hub.combined(jid as BareJid) !== "offline",
     buddyProperties: (jid) => index.buddies.get(jid)?.properties,
   };
 
   function send(notices: Notice[]): void {
     for (const { device, payload } of notices) {
-      hub.outbox.toDevice(device, (to) => noticeMessage(componentJid, to, payload));
+      hub.toDevice(device, (to) => noticeMessage(componentJid, to, payload));
     }
   }
 
@@ -74,17 +73,23 @@ export function olpcService(settings: OlpcConfig): Service {
     linked: (watch, item) =>
       hub.addViewer(
         relationKey(watch.target, item),
-        watch.viewer,
-        watch.target === "buddy" ? [item] : (index.activities.get(item)?.participants ?? []),
+        watch.viewer as BareJid,
+        (watch.target === "buddy"
+          ? [item]
+          : (index.activities.get(item)?.participants ?? [])) as BareJid[],
       ),
-    unlinked: (watch, item) => hub.removeViewer(relationKey(watch.target, item), watch.viewer),
+    unlinked: (watch, item) =>
+      hub.removeViewer(relationKey(watch.target, item), watch.viewer as BareJid),
   });
 
   async function apply(events: IndexEvent[]): Promise<void> {
     for (const event of events) {
       send(plan(event, watchers, world));
       if (event.kind === "joined" || event.kind === "left") {
-        hub.setTargets(relationKey("activity", event.activity.id), event.activity.participants);
+        hub.setTargets(
+          relationKey("activity", event.activity.id),
+          event.activity.participants as BareJid[],
+        );
       }
       if (event.kind !== "buddy-changed" && event.kind !== "buddy-removed") {
         followRoom(event.activity, event.kind === "activity-closed");
@@ -92,28 +97,30 @@ export function olpcService(settings: OlpcConfig): Service {
     }
     // A change may lead to more: an activity whose room we are in takes its occupants.
     for (const event of events) {
-      if (event.kind !== "activity-added" || !inspector.tracks(event.activity.room)) continue;
-      await apply(
-        await index.setParticipants(event.activity.id, inspector.participants(event.activity.room)),
-      );
+      if (event.kind !== "activity-added") continue;
+      const room = event.activity.room as BareJid;
+      if (!inspector.tracks(room)) continue;
+      await apply(await index.setParticipants(event.activity.id, inspector.participants(room)));
     }
   }
 
   /** An activity's room is a presence group (its members see each other, may keep a call). */
   function followRoom(activity: Activity, closed: boolean): void {
-    const key = activity.room || `olpc activity ${activity.id}`;
+    const room = activity.room as BareJid;
+    const key = room || `olpc activity ${activity.id}`;
     if (closed) {
-      hub.forget(key);
-      if (inspector.has(activity.room)) {
-        inspector.leave(activity.room);
-        void store.removeRoom(activity.room).catch(logFailure("forget the room"));
+      hub.forgetGroup(key);
+      if (inspector.has(room)) {
+        inspector.leave(room);
+        void store.removeRoom(room).catch(logFailure("forget the room"));
       }
-    } else hub.setRoom(key, activity.participants);
+    } else hub.setGroup(key, activity.participants as BareJid[]);
   }
 
   async function onMessage(inbound: Inbound): Promise<void> {
-    const device = senderOf(inbound);
-    const user = bareOf(device);
+    // PEP events and invitations come from bare JIDs (an account, a room): no device there.
+    const device = inbound.from.full;
+    const user = inbound.user;
     const single = xml("message", { ...inbound.stanza.attrs }, inbound.payload);
     for (const item of parseMessage(single, limits)) {
       await apply(await ingest(item, user, device, inbound.stanza));
@@ -147,7 +154,7 @@ export function olpcService(settings: OlpcConfig): Service {
         return ingestPep(item.update, user);
       case "muc-invite": {
         const password = stanza.getChild("x", NS_MUC_USER)?.getChildText("password") ?? undefined;
-        inspector.join(item.invite.room, password);
+        inspector.join(item.invite.room as BareJid, password);
         await store.addRoom(item.invite.room, item.invite.inviter ?? user);
         return [];
       }
@@ -182,17 +189,18 @@ export function olpcService(settings: OlpcConfig): Service {
     }
   }
 
-  async function onRoomPresence(inbound: Inbound): Promise<void> {
-    const seen = inspector.read(inbound.stanza);
-    if (!seen) return;
-    if (seen.realJid?.includes("/")) {
-      const event = readPresence(seen.stanza);
-      hub.seenIn(seen.room, seen.realJid, event?.kind === "available" ? event.report : "left");
-    }
-    const activity = index.activityByRoom(seen.room);
-    // Only a room that shows real JIDs says who is in it (else the laptops' own word counts).
-    if (activity && inspector.tracks(seen.room))
-      await apply(await index.setParticipants(activity.id, inspector.participants(seen.room)));
+  /** An activity room we are in: its occupants are devices online and the activity's members. */
+  function follow(room: MucRoom): void {
+    hub.followRoom(room);
+    room.on("presence", () => {
+      const activity = index.activityByRoom(room.jid);
+      // Only a room that shows real JIDs says who is in it (else the laptops' own word counts).
+      if (!activity || !inspector.tracks(room.jid)) return;
+      void index
+        .setParticipants(activity.id, inspector.participants(room.jid))
+        .then(apply)
+        .catch(logFailure("follow an activity room"));
+    });
   }
 
   const logFailure = (what: string) => (error: unknown) =>
@@ -202,16 +210,16 @@ export function olpcService(settings: OlpcConfig): Service {
     name: "olpc",
 
     install(context: ServiceContext) {
-      const { router, db, link, config, presence } = context;
+      const { router, db, link, config, presence, muc } = context;
       log = context.log;
-      hub = presence.hub;
+      hub = presence;
       componentJid = config.component.jid;
       store = new OlpcStore(db);
       index = new ActivityIndex(store);
       // Changes queue behind the load; queries, greetings and room rejoins wait for it.
       loaded = index.load().then(() => void (isLoaded = true));
       loaded.catch(() => undefined); // start() reports a failure
-      inspector = new Inspector(link, componentJid, log);
+      inspector = new Inspector(muc, follow, log);
 
       router.identity({ ...GADGET_IDENTITY });
       router.feature(...GADGET_FEATURES, ...PEP_NODES.map(notifyFeature));
@@ -241,46 +249,42 @@ export function olpcService(settings: OlpcConfig): Service {
 
       // Direct updates from a laptop that does not publish through PEP.
       router.iq("set", NS_BUDDY_PROPS, "properties", async (request) => {
-        const user = bareOf(senderOf(request));
+        const user = request.user;
         const properties = parseProperties(request.payload, limits);
         await apply(await index.updateBuddy(user, { properties }));
       });
       router.iq("set", NS_CURRENT_ACTIVITY, "activity", async (request) => {
-        const user = bareOf(senderOf(request));
+        const user = request.user;
         const currentActivity = parseCurrentActivity(request.payload, limits) ?? null;
         await apply(await index.updateBuddy(user, { currentActivity }));
       });
       router.message(NS_BUDDY_PROPS, async (inbound) => {
-        const user = bareOf(senderOf(inbound));
+        const user = inbound.user;
         const properties = parseProperties(inbound.payload, limits);
         await apply(await index.updateBuddy(user, { properties }));
       });
       for (const ns of [NS_ACTIVITY, NS_BUDDY, NS_ACTIVITY_PROPS, NS_PUBSUB_EVENT, NS_MUC_USER]) {
         router.message(ns, onMessage);
       }
-      router.presence(NS_MUC_USER, onRoomPresence);
 
-      hub.on("deviceGone", (_user, device) => {
-        watchers.dropDevice(device);
-      });
-      hub.on("change", ({ user, current, previous }) => {
+      hub.onDeviceGone((_user, device) => watchers.dropDevice(device));
+      hub.onChange(({ user, current, previous }) => {
         if ((current === "offline") === (previous === "offline")) return;
         send(planPresence(index.buddies.get(user), user, watchers, world));
         if (current === "offline") {
           void index.leaveAll(user).then(apply).catch(logFailure("apply a departure"));
         }
       });
-      hub.on("contact", (user, subscribed) => {
+      hub.onContact((user, subscribed) => {
         if (!subscribed) void index.removeBuddy(user).then(apply).catch(logFailure("unpublish"));
       });
-      presence.calls.addRecorder((room, active) => store.setInCall(room, active));
+      presence.recordCalls((room, active) => store.setInCall(room, active));
 
-      link.on("offline", () => inspector.reset());
       link.on("online", () => {
         void loaded
-          .then(() => hub.greet(index.buddies.keys()))
+          .then(() => hub.greet(index.buddies.keys() as Iterable<BareJid>))
           .then(() => store.rooms())
-          .then((rooms) => rooms.forEach((room) => inspector.join(room)))
+          .then((rooms) => rooms.forEach((room) => inspector.join(room as BareJid)))
           .catch(logFailure("greet buddies and rejoin activity rooms"));
       });
     },

@@ -1,4 +1,4 @@
-import { transaction, type Pool } from "../db/pool.js";
+import type { Database } from "../db/database.js";
 import type { Activity, Buddy } from "./model.js";
 import type { Property } from "./properties.js";
 
@@ -23,7 +23,7 @@ interface ActivityRow {
  * (with its participants) in one transaction.
  */
 export class OlpcStore {
-  constructor(private readonly db: Pool) {}
+  constructor(private readonly db: Database) {}
 
   async buddies(): Promise<Buddy[]> {
     const { rows } = await this.db.query<BuddyRow>(
@@ -78,7 +78,7 @@ export class OlpcStore {
 
   /** Writes the activity and exactly its participants. */
   async saveActivity(activity: Activity): Promise<void> {
-    await transaction(this.db, async (client) => {
+    await this.db.transaction(async (client) => {
       await client.query(
         `INSERT INTO olpc_activities (id, room, properties) VALUES ($1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET room = $2, properties = $3, updated_at = clock_timestamp()`,

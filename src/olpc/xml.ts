@@ -1,5 +1,5 @@
-import jid from "@xmpp/jid";
 import type { Element } from "@xmpp/xml";
+import { requireUserJid, type BareJid } from "../xmpp/jid.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { childElements } from "../xmpp/stanza.js";
 
@@ -56,32 +56,16 @@ export function textOnly(element: Element, what: string): string {
   return element.getText();
 }
 
-const LOCAL_FORBIDDEN = /["&'/:<>@\s]/u;
-const DOMAIN_FORBIDDEN = /[@/\s]/u;
-
 /**
- * A bare JID with a local part (a buddy or a room), normalised the way @xmpp/jid does (local and
- * domain lowercased). A resource is dropped: the index only ever deals in bare JIDs.
+ * A bare JID with a local part (a buddy or a room), normalised by the daemon's one rule
+ * (src/xmpp/jid.ts). A resource is dropped: the index only ever deals in bare JIDs.
  */
-export function parseBareJid(value: string, what: string): string {
-  let parsed;
-  try {
-    parsed = jid(value);
-  } catch {
-    throw new StanzaError("jid-malformed", `${what} '${value}' is not a valid JID`);
-  }
-  const { local, domain } = parsed;
-  if (!local || LOCAL_FORBIDDEN.test(local) || !domain || DOMAIN_FORBIDDEN.test(domain)) {
-    throw new StanzaError("jid-malformed", `${what} '${value}' is not a user@domain JID`);
-  }
-  if (local.length > 1023 || domain.length > 1023) {
-    throw new StanzaError("jid-malformed", `${what} is too long`);
-  }
-  return parsed.bare().toString();
+export function parseBareJid(value: string, what: string): BareJid {
+  return requireUserJid(value, `${what} '${value.slice(0, 100)}'`);
 }
 
 /** A JID attribute, required, as a bare JID. */
-export function jidAttr(element: Element, name: string): string {
+export function jidAttr(element: Element, name: string): BareJid {
   const value = optionalAttr(element, name);
   if (value === undefined || value === "") {
     throw new StanzaError("bad-request", `<${element.name}/> needs the '${name}' attribute`);

@@ -1,16 +1,14 @@
 import xml from "@xmpp/xml";
 import type { Logger } from "pino";
+import { parseJid } from "../xmpp/jid.js";
 import type { Router } from "../xmpp/router.js";
-import { senderOf, type Inbound } from "../xmpp/stanza.js";
+import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import type { PresenceHub } from "./hub.js";
 import { InCallTracker, type CallChange } from "./in-call.js";
-import { bareOf } from "./stanzas.js";
+import type { CallRecorder } from "./port.js";
 
 export const NS_IN_CALL = "urn:concierge:in-call:0";
-
-/** Stores a room's new flag where its service keeps rooms (a room it does not know: no-op). */
-export type CallRecorder = (room: string, active: boolean) => Promise<void>;
 
 export interface CallFlagsOptions {
   hub: PresenceHub;
@@ -44,11 +42,20 @@ export class CallFlags {
       const room = this.#memberRoom(inbound);
       return flagElement(room, this.#tracker.isActive(room));
     });
-    const { hub } = this.options;
+    const { hub, componentJid } = this.options;
     hub.on("deviceGone", (_user, device) =>
       this.#apply(this.#tracker.dropDevice(device, this.#now())),
     );
     hub.on("forgotten", (key) => this.#apply([this.#tracker.dropRoom(key)]));
+    // A member coming online learns of the calls going on in its rooms with its first presence.
+    hub.on("listener", (user, device) => {
+      for (const room of hub.groupsOf(user)) {
+        if (!this.#tracker.isActive(room)) continue;
+        hub.toDevice(device, (to) =>
+          xml("message", { from: componentJid, to, type: "headline" }, flagElement(room, true)),
+        );
+      }
+    });
   }
 
   addRecorder(recorder: CallRecorder): void {
@@ -61,25 +68,27 @@ export class CallFlags {
 
   #onBeat(inbound: Inbound): void {
     const room = this.#memberRoom(inbound);
-    const device = senderOf(inbound);
+    const device = inbound.device;
     const now = this.#now();
     const change =
       inbound.payload.attrs.active === "false"
         ? this.#tracker.hangUp(room, device, now)
-        : this.#tracker.beat(room, bareOf(device), device, now);
+        : this.#tracker.beat(room, inbound.user, device, now);
     this.#apply([change]);
   }
 
   /** The room named in the request, if the sender is one of its members. */
   #memberRoom(inbound: Inbound): string {
-    const room = inbound.payload.attrs.room as unknown;
-    if (typeof room !== "string" || room === "") {
+    const named = inbound.payload.attrs.room as unknown;
+    if (typeof named !== "string" || named === "") {
       throw new StanzaError("bad-request", "in-call needs a room attribute");
     }
-    const members = this.options.hub.relations.members(room);
-    if (!members) throw new StanzaError("item-not-found", `no room ${room} here`);
-    if (!members.has(bareOf(senderOf(inbound)))) {
-      throw new StanzaError("forbidden", `you are not in room ${room}`);
+    // Rooms are JIDs (pool rooms, NEERC rooms) or, for OLPC activities without one, a key.
+    const room = parseJid(named)?.bare ?? named;
+    const members = this.options.hub.members(room);
+    if (!members) throw new StanzaError("item-not-found", `no room ${named} here`);
+    if (!members.has(inbound.user)) {
+      throw new StanzaError("forbidden", `you are not in room ${named}`);
     }
     return room;
   }
@@ -88,8 +97,7 @@ export class CallFlags {
     const { hub, componentJid, log } = this.options;
     for (const change of changes) {
       if (!change) continue;
-      const members = hub.relations.members(change.room) ?? [];
-      hub.outbox.toUsers(members, (to) =>
+      hub.toGroup(change.room, (to) =>
         xml(
           "message",
           { from: componentJid, to, type: "headline" },
@@ -117,10 +125,6 @@ export class CallFlags {
   }
 }
 
-/**
- * The sender's address as sent: the hub keys users and devices by it, while @xmpp/jid lowercases
- * and XEP-0106-escapes local parts (o'brien → o\27brien), which would then match no member.
- */
 function flagElement(room: string, active: boolean) {
   return xml("in-call", { xmlns: NS_IN_CALL, room, active: String(active) });
 }

@@ -1,8 +1,8 @@
-import type { Pool } from "../db/pool.js";
+import type { Database } from "../db/database.js";
 
 /** Users subscribed to the component's presence, kept so that a restart can reach them. */
 export class ContactStore {
-  constructor(private readonly db: Pool) {}
+  constructor(private readonly db: Database) {}
 
   async all(): Promise<string[]> {
     const { rows } = await this.db.query<{ jid: string }>(

@@ -2,31 +2,26 @@ import { EventEmitter } from "node:events";
 import xml from "@xmpp/xml";
 import type { Logger } from "pino";
 import { capsElement, capsVer } from "../xmpp/caps.js";
+import { bareOf, parseJid, type BareJid, type FullJid } from "../xmpp/jid.js";
+import type { MucRoom } from "../xmpp/muc.js";
+import { NS_MUC_USER } from "../xmpp/namespaces.js";
 import type { Router } from "../xmpp/router.js";
 import type { Inbound } from "../xmpp/stanza.js";
 import { DIRECT, SessionBook, type PresenceChange } from "./book.js";
 import type { ContactStore } from "./contacts.js";
 import { Outbox, type Wire } from "./outbox.js";
+import type { Build } from "./port.js";
 import { Relations } from "./relations.js";
 import type { DeviceReport, Show } from "./rules.js";
-import {
-  GONE,
-  NS_PRESENCE,
-  bareOf,
-  combinedPresence,
-  readPresence,
-  unescapeLocal,
-} from "./stanzas.js";
-
-const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+import { GONE, NS_PRESENCE, combinedPresence, readPresence, unescapeLocal } from "./stanzas.js";
 
 interface HubEvents {
   change: [PresenceChange];
-  /** A device is no longer online anywhere the component can see. */
-  deviceGone: [user: string, device: string];
-  /** A user subscribed to the component's presence, or ended the subscription. */
-  contact: [user: string, subscribed: boolean];
-  /** A room or watch is forgotten (emitted just before, so listeners can still see its members). */
+  deviceGone: [user: BareJid, device: FullJid];
+  contact: [user: BareJid, subscribed: boolean];
+  /** A device sent its first presence and got its first batch (the in-call flags follow it). */
+  listener: [user: BareJid, device: FullJid];
+  /** A group or watch is forgotten (emitted just before, so listeners still see its members). */
   forgotten: [key: string];
 }
 
@@ -39,14 +34,17 @@ export interface PresenceHubOptions {
 
 /**
  * The one truth about who is online where. It learns devices from the presence the component
- * receives and from the rooms services watch, combines each user's devices into one presence,
+ * receives and from the rooms services are in, combines each user's devices into one presence,
  * and sends that presence to the devices of everyone entitled to see it (a NEERC room's members,
- * the two people in a pool room, the buddies in an OLPC result set or view).
+ * the two people in a pool room, the buddies in an OLPC result set or view). Users are bare
+ * JIDs and devices full JIDs, both normalised (src/xmpp/jid.ts).
  */
 export class PresenceHub extends EventEmitter<HubEvents> {
-  readonly book = new SessionBook();
-  readonly relations = new Relations();
-  readonly outbox: Outbox;
+  readonly #book = new SessionBook();
+  readonly #relations = new Relations((viewer, target) => this.#unseen(viewer, target));
+  readonly #outbox: Outbox;
+  /** Devices whose negative priority keeps them from headlines sent to the bare JID. */
+  readonly #negative = new Set<string>();
   readonly #componentJid: string;
   readonly #contacts: ContactStore;
   #router: Router | undefined;
@@ -55,7 +53,7 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     super();
     this.#componentJid = options.componentJid;
     this.#contacts = options.contacts;
-    this.outbox = new Outbox(options.wire, this.book, options.log);
+    this.#outbox = new Outbox(options.wire, (user) => this.#addresses(user), options.log);
   }
 
   install(router: Router): void {
@@ -67,108 +65,155 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   /** Tells every subscribed user the component is (back) online and asks for their presence. */
   async announce(): Promise<void> {
-    const contacts = await this.#contacts.all();
-    for (const user of contacts) {
+    for (const user of await this.#contacts.all()) {
       this.#sendOwnPresence(user, undefined);
       this.#sendOwnPresence(user, "probe");
     }
   }
 
-  /** Sends the component's available presence to users a service knows (it restarted). */
-  greet(users: Iterable<string>): void {
+  greet(users: Iterable<BareJid>): void {
     for (const user of users) this.#sendOwnPresence(user, undefined);
   }
 
   /** Tells subscribed users the component is going away (at shutdown). */
   async farewell(): Promise<void> {
     for (const user of await this.#contacts.all()) this.#sendOwnPresence(user, "unavailable");
-    await this.outbox.idle();
+    await this.#outbox.idle();
   }
 
-  // ---- what services tell the hub ----
-
-  /** A room: its members see each other's presence. `key` is the room's JID. */
-  setRoom(key: string, members: Iterable<string>): void {
-    this.#grant(this.relations.setGroup(key, members));
+  /** Resolves once everything queued has been written. */
+  idle(): Promise<void> {
+    return this.#outbox.idle();
   }
 
-  /** A one-way watch: the viewers see `targets` (an OLPC result set or view). */
-  setWatch(key: string, viewers: string | Iterable<string>, targets: Iterable<string>): void {
-    this.#grant(
-      this.relations.set(key, typeof viewers === "string" ? [viewers] : viewers, targets),
-    );
+  // ---- who is online ----
+
+  combined(user: BareJid): Show {
+    return this.#book.combined(user);
   }
 
-  /** One more reason for `viewer` to see the targets of `key` (created with `targets`). */
-  addViewer(key: string, viewer: string, targets: Iterable<string>): void {
-    this.#grant(this.relations.addViewer(key, viewer, targets));
+  isOnline(device: FullJid): boolean {
+    return this.#book.has(bareOf(device), device);
   }
 
-  removeViewer(key: string, viewer: string): void {
-    this.relations.removeViewer(key, viewer);
+  /** Devices that sent presence to the component themselves (the ones liveness checks). */
+  *directDevices(): Generator<FullJid> {
+    for (const [, device] of this.#book.directDevices()) yield device as FullJid;
   }
 
-  /** New targets for the viewers of `key`, if anyone views it. */
-  setTargets(key: string, targets: Iterable<string>): void {
-    this.#grant(this.relations.setTargets(key, targets));
+  get userCount(): number {
+    return this.#book.userCount;
   }
 
-  forget(key: string): void {
+  // ---- who may see whom ----
+
+  setGroup(key: string, members: Iterable<BareJid>): void {
+    this.#grant(this.#relations.setGroup(key, members));
+  }
+
+  forgetGroup(key: string): void {
     // Emitted first: the in-call flag's last change goes to the room's members.
     this.emit("forgotten", key);
-    this.relations.delete(key);
+    this.#relations.delete(key);
   }
 
-  /** A device seen by a service in one of its rooms (`source` names the room). */
-  seenIn(source: string, device: string, report: DeviceReport | "left"): void {
+  addViewer(key: string, viewer: BareJid, targets: Iterable<BareJid>): void {
+    this.#grant(this.#relations.addViewer(key, viewer, targets));
+  }
+
+  removeViewer(key: string, viewer: BareJid): void {
+    this.#relations.removeViewer(key, viewer);
+  }
+
+  setTargets(key: string, targets: Iterable<BareJid>): void {
+    this.#grant(this.#relations.setTargets(key, targets));
+  }
+
+  /** The members of a group, if it exists. */
+  members(key: string): ReadonlySet<string> | undefined {
+    return this.#relations.members(key);
+  }
+
+  /** The groups (and watches) `user` is a target of. */
+  groupsOf(user: BareJid): Iterable<string> {
+    return this.#relations.keysWithTarget(user);
+  }
+
+  // ---- devices a service sees ----
+
+  followRoom(room: MucRoom): void {
+    room.on("presence", (occupant, stanza) => {
+      if (!occupant.realJid) return;
+      const event = readPresence(stanza);
+      this.seenIn(room.jid, occupant.realJid, event?.kind === "available" ? event.report : "left");
+    });
+    room.on("gone", () => this.sourceGone(room.jid));
+  }
+
+  seenIn(source: string, device: FullJid, report: DeviceReport | "left"): void {
     const user = bareOf(device);
-    if (report === "left") this.#settle(user, device, this.book.leave(user, device, source));
-    else this.#publish(this.book.report(user, device, report, source).change);
+    if (report === "left") this.#settle(user, device, this.#book.leave(user, device, source));
+    else this.#publish(this.#book.report(user, device, report, source).change);
   }
 
-  /** A room a service watched is gone: its devices leave it. */
   sourceGone(source: string): void {
-    for (const { user, device, change } of this.book.leaveSource(source)) {
+    for (const { user, device, change } of this.#book.leaveSource(source)) {
       this.#publish(change);
-      this.emit("deviceGone", user, device);
+      this.#gone(user as BareJid, device as FullJid);
     }
   }
 
   /** The device is gone (it stopped answering, or an error showed it is offline). */
-  dropDevice(device: string): void {
+  dropDevice(device: FullJid): void {
     const user = bareOf(device);
-    this.#settle(user, device, this.book.drop(user, device));
+    this.#settle(user, device, this.#book.drop(user, device));
   }
 
-  combined(user: string): Show {
-    return this.book.combined(user);
+  // ---- addressing ----
+
+  toDevice(device: string, build: Build): void {
+    this.#outbox.toDevice(device, build);
+  }
+
+  toUsers(users: Iterable<BareJid>, build: Build): void {
+    this.#outbox.toUsers(users, build);
+  }
+
+  toGroup(key: string, build: Build): void {
+    this.#outbox.toUsers(this.#relations.members(key) ?? [], build);
   }
 
   // ---- inbound stanzas ----
 
   async #onPresence({ stanza }: Inbound): Promise<void> {
-    const from = stanza.attrs.from as string | undefined;
-    if (!from || stanza.getChild("x", NS_MUC_USER)) return; // room presence is the rooms' business
+    if (stanza.getChild("x", NS_MUC_USER)) return; // room presence is the rooms' business
+    const from = parseJid(stanza.attrs.from);
     const event = readPresence(stanza);
-    if (!event) return;
-    const device = from.includes("/") ? from : undefined;
-    const user = bareOf(from);
+    if (!from || !event) return;
+    const user = from.bare;
+    const device = from.resource === undefined ? undefined : (from.full as FullJid);
     switch (event.kind) {
       case "available": {
         if (!device) return;
-        const { change, newListener } = this.book.report(user, device, event.report, DIRECT);
+        const priority = Number(stanza.getChildText("priority") ?? 0);
+        if (priority < 0) this.#negative.add(device);
+        else this.#negative.delete(device);
+        const { change, newListener } = this.#book.report(user, device, event.report, DIRECT);
         this.#publish(change, newListener ? device : undefined);
-        if (newListener) this.#dump(user, device);
+        if (newListener) {
+          this.#dump(user, device);
+          this.emit("listener", user, device);
+        }
         return;
       }
       case "unavailable":
-        if (device) this.#settle(user, device, this.book.leave(user, device, DIRECT));
+        if (device) this.#settle(user, device, this.#book.leave(user, device, DIRECT));
         return;
       case "error":
         if (device) this.dropDevice(device);
         return;
       case "probe":
-        this.#answerProbe(from, user, stanza.attrs.to as string | undefined);
+        this.#answerProbe(from.full, user, stanza.attrs.to as string | undefined);
         return;
       case "subscription":
         // Only the component itself takes subscriptions; mirror JIDs are not contacts.
@@ -179,19 +224,21 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   #onMessage({ stanza }: Inbound): void {
     if (stanza.attrs.type !== "error") return;
-    const from = stanza.attrs.from as string | undefined;
+    const from = parseJid(stanza.attrs.from);
     const condition = stanza.getChild("error")?.children.find((c) => typeof c !== "string");
-    if (from?.includes("/") && typeof condition === "object" && GONE.has(condition.name)) {
-      this.dropDevice(from);
+    if (from?.resource !== undefined && typeof condition === "object" && GONE.has(condition.name)) {
+      this.dropDevice(from.full as FullJid);
     }
   }
 
-  async #onSubscription(user: string, type: string): Promise<void> {
+  async #onSubscription(user: BareJid, type: string): Promise<void> {
     const from = this.#componentJid;
+    const send = (kind: string) =>
+      this.#outbox.toDevice(user, (to) => xml("presence", { from, to, type: kind }));
     if (type === "subscribe") {
       await this.#contacts.add(user);
-      this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "subscribed" }));
-      this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "subscribe" }));
+      send("subscribed");
+      send("subscribe");
       this.#sendOwnPresence(user, undefined);
       this.emit("contact", user, true);
     } else if (type === "unsubscribe" || type === "unsubscribed") {
@@ -199,23 +246,23 @@ export class PresenceHub extends EventEmitter<HubEvents> {
       if (type === "unsubscribe") {
         // Unpublishing ends both directions: without our own unsubscribe the user's server
         // would go on forwarding their PEP events to us.
-        this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "unsubscribed" }));
-        this.outbox.toDevice(user, (to) => xml("presence", { from, to, type: "unsubscribe" }));
+        send("unsubscribed");
+        send("unsubscribe");
       }
       this.emit("contact", user, false);
     }
   }
 
-  #answerProbe(from: string, user: string, to: string | undefined): void {
+  #answerProbe(from: string, user: BareJid, to: string | undefined): void {
     const local = to?.includes("@") ? to.slice(0, to.indexOf("@")) : undefined;
     if (local === undefined) {
       this.#sendOwnPresence(from, undefined);
       return;
     }
-    const target = unescapeLocal(local);
-    if (target !== user && !this.relations.sees(user, target)) return;
-    const show = this.book.combined(target);
-    this.outbox.toDevice(from, (address) =>
+    const target = parseJid(unescapeLocal(local))?.bare;
+    if (!target || (target !== user && !this.#relations.sees(user, target))) return;
+    const show = this.#book.combined(target);
+    this.#outbox.toDevice(from, (address) =>
       combinedPresence(this.#componentJid, target, show, address, target === user),
     );
   }
@@ -229,17 +276,27 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   #sendOwnPresence(to: string, type: "unavailable" | "probe" | undefined): void {
     const from = this.#componentJid;
     if (type) {
-      this.outbox.toDevice(to, (address) => xml("presence", { from, to: address, type }));
+      this.#outbox.toDevice(to, (address) => xml("presence", { from, to: address, type }));
       return;
     }
     const router = this.#router;
     const caps = router ? [capsElement(capsVer(router.identities, router.features))] : [];
-    this.outbox.toDevice(to, (address) => xml("presence", { from, to: address }, ...caps));
+    this.#outbox.toDevice(to, (address) => xml("presence", { from, to: address }, ...caps));
   }
 
-  #settle(user: string, device: string, change: PresenceChange | undefined): void {
+  #addresses(user: string): string[] {
+    const negative = this.#book.devices(user).filter((device) => this.#negative.has(device));
+    return [user, ...negative];
+  }
+
+  #settle(user: BareJid, device: FullJid, change: PresenceChange | undefined): void {
     this.#publish(change);
-    if (!this.book.has(user, device)) this.emit("deviceGone", user, device);
+    if (!this.#book.has(user, device)) this.#gone(user, device);
+  }
+
+  #gone(user: BareJid, device: FullJid): void {
+    this.#negative.delete(device);
+    this.emit("deviceGone", user, device);
   }
 
   /** Sends a changed combined presence to its viewers' devices and the user's own devices. */
@@ -250,34 +307,45 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     const build = (self: boolean) => (to: string) =>
       combinedPresence(this.#componentJid, user, current, to, self);
     const watchers: string[] = [];
-    for (const viewer of this.relations.viewersOf(user))
-      watchers.push(...this.book.listeners(viewer));
-    this.outbox.toDevices(watchers, build(false));
-    const own = this.book.listeners(user).filter((device) => device !== skipDevice);
-    this.outbox.toDevices(own, build(true));
+    for (const viewer of this.#relations.viewersOf(user)) {
+      watchers.push(...this.#book.listeners(viewer));
+    }
+    this.#outbox.toDevices(watchers, build(false));
+    const own = this.#book.listeners(user).filter((device) => device !== skipDevice);
+    this.#outbox.toDevices(own, build(true));
   }
 
   /** A new device's first view: everyone it may see who is not offline, its own user last. */
-  #dump(user: string, device: string): void {
-    for (const target of this.relations.visibleTo(user)) {
-      const show = this.book.combined(target);
+  #dump(user: BareJid, device: FullJid): void {
+    for (const target of this.#relations.visibleTo(user)) {
+      const show = this.#book.combined(target);
       if (show === "offline") continue;
-      this.outbox.toDevice(device, (to) =>
+      this.#outbox.toDevice(device, (to) =>
         combinedPresence(this.#componentJid, target, show, to, false),
       );
     }
-    const own = this.book.combined(user);
-    this.outbox.toDevice(device, (to) => combinedPresence(this.#componentJid, user, own, to, true));
+    const own = this.#book.combined(user);
+    this.#outbox.toDevice(device, (to) =>
+      combinedPresence(this.#componentJid, user, own, to, true),
+    );
   }
 
   /** Newly entitled viewers get the target's presence at once if it is not offline. */
   #grant(pairs: Array<[string, string]>): void {
     for (const [viewer, target] of pairs) {
-      const show = this.book.combined(target);
+      const show = this.#book.combined(target);
       if (show === "offline") continue;
-      this.outbox.toDevices(this.book.listeners(viewer), (to) =>
+      this.#outbox.toDevices(this.#book.listeners(viewer), (to) =>
         combinedPresence(this.#componentJid, target, show, to, false),
       );
     }
+  }
+
+  /** A viewer no longer entitled to see a target: it must not keep the last state it saw. */
+  #unseen(viewer: string, target: string): void {
+    if (this.#book.combined(target) === "offline") return; // it saw offline already
+    this.#outbox.toDevices(this.#book.listeners(viewer), (to) =>
+      combinedPresence(this.#componentJid, target, "offline", to, false),
+    );
   }
 }

@@ -1,17 +1,17 @@
-import xml from "@xmpp/xml";
+import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import { NotConnectedError } from "../xmpp/component-link.js";
-import { IqTimeoutError, type IqCaller } from "../xmpp/iq-caller.js";
+import { IqTimeoutError } from "../xmpp/iq-caller.js";
+import type { FullJid } from "../xmpp/jid.js";
+import { NotConnectedError } from "../xmpp/link.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { GONE } from "./stanzas.js";
-
-const NS_PING = "urn:xmpp:ping";
+import { NS_PING } from "../xmpp/namespaces.js";
 
 export interface LivenessOptions {
-  caller: IqCaller;
-  /** The devices to check, as full JIDs. */
-  devices: () => Iterable<string>;
-  gone: (device: string) => void;
+  link: { request(iq: Element, timeoutMs?: number): Promise<Element> };
+  /** The devices to check. */
+  devices: () => Iterable<FullJid>;
+  gone: (device: FullJid) => void;
   from: string;
   timeoutMs: number;
   log: Logger;
@@ -33,12 +33,12 @@ export class Liveness {
   }
 
   async #checkAll(): Promise<void> {
-    const { caller, from, timeoutMs, log } = this.options;
+    const { link, from, timeoutMs, log } = this.options;
     const checks: Promise<void>[] = [];
     for (const device of [...this.options.devices()]) {
       const ping = xml("iq", { type: "get", from, to: device }, xml("ping", { xmlns: NS_PING }));
       checks.push(
-        caller.request(ping, timeoutMs).then(
+        link.request(ping, timeoutMs).then(
           () => undefined,
           (error: unknown) => {
             if (!isGone(error)) return;

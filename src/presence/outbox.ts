@@ -1,6 +1,5 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { SessionBook } from "./book.js";
 
 /** What the outbox needs from the component connection. */
 export interface Wire {
@@ -17,12 +16,17 @@ interface Batch {
   build: Build;
 }
 
+/** Where one copy for a user goes: see Outbox. */
+export type UserAddresses = (user: string) => string[];
+
 /**
  * The one way services address people, after the chat drafts: every device of a user, one
- * device, or everyone in a set of users (a room). A user's devices are the ones the session book
- * knows; a user it knows none of gets one copy at the bare JID, and the server hands it to every
- * online resource. Sends leave in order, after the caller's reply, and wait for the socket to
- * drain, so a fan-out to thousands does not pile up in memory or delay request handling.
+ * device, or everyone in a set of users (a room). "Every device of a user" is one headline to
+ * the bare JID, which the server hands to each online resource (RFC 6121 §8.5.2.1.1: every
+ * available resource with a non-negative priority), whether or not it ever spoke to us, plus one
+ * copy to each device we know whose negative priority keeps it from that. Sends leave in order,
+ * after the caller's reply, and wait for the socket to drain, so a fan-out to thousands does not
+ * pile up in memory or delay request handling.
  */
 export class Outbox {
   #queue: Batch[] = [];
@@ -30,7 +34,7 @@ export class Outbox {
 
   constructor(
     private readonly wire: Wire,
-    private readonly book: SessionBook,
+    readonly addresses: UserAddresses,
     private readonly log: Logger,
   ) {}
 
@@ -42,6 +46,7 @@ export class Outbox {
     this.#enqueue([...devices], build);
   }
 
+  /** Every device of `user` (a headline: see above). */
   toUser(user: string, build: Build): void {
     this.#enqueue(this.addresses(user), build);
   }
@@ -50,12 +55,6 @@ export class Outbox {
     const recipients: string[] = [];
     for (const user of users) recipients.push(...this.addresses(user));
     this.#enqueue(recipients, build);
-  }
-
-  /** Where a copy for `user` goes: each known device, or the bare JID if none is known. */
-  addresses(user: string): string[] {
-    const devices = this.book.devices(user);
-    return devices.length > 0 ? devices : [user];
   }
 
   /** Resolves once everything queued so far has been written (the caller bounds the wait). */

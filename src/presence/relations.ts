@@ -21,6 +21,9 @@ export class Relations {
   /** viewer → target → how many relations grant it. */
   readonly #targetsOf = new Map<string, Map<string, number>>();
 
+  /** `onLost` hears of every pair that no relation grants any more (its viewer must be told). */
+  constructor(private readonly onLost: (viewer: string, target: string) => void = () => {}) {}
+
   /** Sets relation `key`; returns the [viewer, target] pairs that no relation granted before. */
   set(key: string, viewers: Iterable<string>, targets: Iterable<string>): Array<[string, string]> {
     const relation = this.#relation(key);
@@ -88,6 +91,11 @@ export class Relations {
     return this.#relations.get(key)?.targets;
   }
 
+  /** The relations that list `user` among their targets (the rooms a user is in). */
+  *keysWithTarget(user: string): Generator<string> {
+    for (const [key, relation] of this.#relations) if (relation.targets.has(user)) yield key;
+  }
+
   viewersOf(target: string): Iterable<string> {
     return this.#viewersOf.get(target)?.keys() ?? [];
   }
@@ -151,7 +159,7 @@ export class Relations {
   #revoke(viewer: string, target: string): void {
     if (viewer === target) return;
     bump(this.#viewersOf, target, viewer, -1);
-    bump(this.#targetsOf, viewer, target, -1);
+    if (bump(this.#targetsOf, viewer, target, -1) === 0) this.onLost(viewer, target);
   }
 }
 

@@ -1,8 +1,8 @@
 import xml, { type Element } from "@xmpp/xml";
 import type { DeviceReport, Show } from "./rules.js";
+import { NS_IDLE } from "../xmpp/namespaces.js";
 
 export const NS_PRESENCE = "urn:concierge:presence:0";
-export const NS_IDLE = "urn:xmpp:idle:1";
 
 export type PresenceEvent =
   | { kind: "available"; report: DeviceReport }
@@ -87,8 +87,3 @@ export const GONE = new Set([
   "remote-server-timeout",
   "gone",
 ]);
-
-export function bareOf(address: string): string {
-  const slash = address.indexOf("/");
-  return slash === -1 ? address : address.slice(0, slash);
-}

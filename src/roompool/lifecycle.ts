@@ -30,7 +30,9 @@ export type RoomEvent =
   | { kind: "left"; nick: string }
   | { kind: "claim-timeout" }
   /** The room was gone from the MUC service when the bot came back. */
-  | { kind: "vanished" };
+  | { kind: "vanished" }
+  /** Someone else made a room of that name while the bot was away: it is not ours any more. */
+  | { kind: "taken" };
 
 export type RoomAction =
   | { kind: "kick"; nick: string; reason: string }
@@ -93,6 +95,14 @@ export function transition(state: RoomState, event: RoomEvent): Transition {
         );
       }
       return close("the room was gone from the MUC service");
+    case "taken":
+      if (state.status === "closed") return stay(state);
+      // Not ours to destroy: the row says it is over, so that the web application sends the
+      // person (who may be waiting in that unprotected room) to a new one.
+      return move(
+        { status: "closed", staff: undefined, client: undefined },
+        "someone else made a room of this name while the bot was away; claim a new room",
+      );
   }
 }
 

@@ -1,14 +1,28 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { Backoff, sleep, within, type BackoffPolicy } from "../backoff.js";
+import type { Database } from "../db/database.js";
+import { StorageUnavailableError } from "../db/errors.js";
 import { KeyedQueue } from "../keyed-queue.js";
-import type { BotLink } from "./bot-link.js";
-import { reconcile, transition, type RoomEvent, type Transition } from "./lifecycle.js";
-import type { MucClient } from "./muc.js";
-import type { RoomSettings } from "./room-config.js";
-import { stateOf, type RoomRow, type RoomStore } from "./store.js";
+import type { PresencePort } from "../presence/port.js";
+import type { BareJid } from "../xmpp/jid.js";
+import type { Link } from "../xmpp/link.js";
+import type { MucClient, MucRoom } from "../xmpp/muc.js";
+import { StanzaError } from "../xmpp/stanza-error.js";
+import { creationFailure } from "./failures.js";
+import {
+  reconcile,
+  transition,
+  type RoomEvent,
+  type RoomState,
+  type Transition,
+} from "./lifecycle.js";
+import { roomConfigSubmission, type RoomSettings } from "./room-config.js";
+import type { RoomRow, RoomStore } from "./store.js";
 
 export interface PoolSettings {
   mucService: string;
+  nickname: string;
   minAvailable: number;
   maxRooms: number;
   maxOccupants: number;
@@ -17,42 +31,59 @@ export interface PoolSettings {
   claimTimeoutMs: number;
   maintenanceIntervalMs: number;
   createConcurrency: number;
+  retry: BackoffPolicy;
 }
+
+/** Join refusals that mean the room of that name is someone else's now. */
+const NOT_OURS = new Set([
+  "item-not-found",
+  "not-authorized",
+  "forbidden",
+  "registration-required",
+]);
+
+type Step = (state: RoomState) => Transition;
 
 /**
  * Keeps `minAvailable` configured rooms ready (never more than `maxRooms` open), moves each room
  * through its lifecycle on what the bot sees, releases claims nobody honoured, and after every
  * (re)connection rejoins the open rooms and corrects the table from who is really there.
- * Everything that touches one room runs in order through one queue per room.
+ *
+ * Everything that touches one room runs in order through one queue per room. What the bot sees
+ * while the database is down waits in that queue, with the time it was seen, and is written
+ * once the database is back: nothing seen is lost, and the history keeps its times.
  */
 export class RoomPool {
   readonly #queue = new KeyedQueue();
+  readonly #stopping = new AbortController();
+  readonly #creation: Backoff;
+  #creationBlockedUntil = 0;
   #filling: Promise<void> | undefined;
   #refill = false;
-  #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
+  #maintenance: Promise<void> | undefined;
 
   constructor(
-    private readonly bot: BotLink,
+    private readonly bot: Link,
     private readonly muc: MucClient,
     private readonly store: RoomStore,
+    private readonly db: Database,
+    private readonly presence: PresencePort,
     private readonly settings: PoolSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#creation = new Backoff(settings.retry, log);
+  }
 
   start(): void {
     this.bot.on("online", () => void this.#resync());
-    this.muc.on("occupant", (room, nick, kind) => void this.#handle(room, { kind, nick }));
-    this.muc.on("lost", (room) => void this.#rejoinByJid(room));
-    this.#timer = setInterval(() => void this.#maintain(), this.settings.maintenanceIntervalMs);
-    this.#timer.unref();
+    this.#maintenance = this.#maintain(this.#stopping.signal);
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#filling;
-    await this.#queue.idle();
+  async stop(budgetMs: number): Promise<void> {
+    this.#stopping.abort();
+    const deadline = Date.now() + budgetMs;
+    await within(Promise.all([this.#maintenance, this.#filling]), budgetMs / 2);
+    await within(this.#queue.idle(), Math.max(0, deadline - Date.now()));
   }
 
   /** Fills the pool up to min_available (one fill at a time; a call during a fill repeats it). */
@@ -65,14 +96,19 @@ export class RoomPool {
     return this.#filling;
   }
 
+  get #stopped(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
   /**
    * Keeps `createConcurrency` creations in flight until the shortfall counted at the start is made
-   * up; a change meanwhile (a claim, a closed room) asks for another round with fresh counts.
+   * up; a change meanwhile (a claim, a closed room) asks for another round with fresh counts. A
+   * failed creation backs off (one log line per step) before any room is tried again.
    */
   async #fillLoop(): Promise<void> {
     do {
       this.#refill = false;
-      if (this.#stopped || !this.bot.online) return;
+      if (this.#stopped || !this.bot.online || Date.now() < this.#creationBlockedUntil) return;
       const { open, available } = await this.store.counts();
       let missing = Math.min(this.settings.minAvailable - available, this.settings.maxRooms - open);
       let failed: unknown;
@@ -85,23 +121,33 @@ export class RoomPool {
       const workers = Math.max(0, Math.min(missing, this.settings.createConcurrency));
       await Promise.all(Array.from({ length: workers }, worker));
       if (failed !== undefined) {
-        this.log.warn(
-          { err: failed instanceof Error ? failed.message : failed },
-          "room creation failed; retrying at the next check",
-        );
+        if (failed instanceof StorageUnavailableError || !this.bot.online || this.#stopped) return;
+        const delay = this.#creation.failed(creationFailure(failed, this.settings, this.bot.jid));
+        this.#creationBlockedUntil = Date.now() + delay;
         return;
       }
+      if (workers > 0) this.#creation.succeeded();
     } while (this.#refill);
   }
 
   async #createRoom(): Promise<void> {
-    const room = `${randomBytes(16).toString("hex")}@${this.settings.mucService}`;
+    const jid = `${randomBytes(16).toString("hex")}@${this.settings.mucService}` as BareJid;
     const password = randomBytes(18).toString("base64url");
-    const { created } = await this.muc.join(room, undefined);
-    if (!created) throw new Error(`room ${room} existed already`);
-    await this.muc.configure(room, this.#roomSettings(password));
-    await this.store.insert(room, password);
-    this.log.debug({ room }, "room ready");
+    const { room, created } = await this.muc.join(jid, this.settings.nickname);
+    if (!created) {
+      this.muc.leave(jid);
+      throw new Error(`room ${jid} existed already`);
+    }
+    await this.#configure(room, password);
+    await this.store.insert(jid, password);
+    this.#follow(room);
+    this.log.debug({ room: jid }, "room ready");
+  }
+
+  async #configure(room: MucRoom, password: string): Promise<void> {
+    const form = await this.muc.configurationForm(room.jid);
+    if (!form) throw new Error(`${room.jid} offered no configuration form`);
+    await this.muc.configure(room.jid, roomConfigSubmission(form, this.#roomSettings(password)));
   }
 
   #roomSettings(password: string): RoomSettings {
@@ -109,66 +155,178 @@ export class RoomPool {
     return { password, maxOccupants, historyLength, persistent };
   }
 
-  #handle(room: string, event: RoomEvent): Promise<void> {
-    return this.#queue
-      .run(room, async () => {
-        const step = await this.store.apply(
-          room,
-          (state) => transition(state, event),
-          (nick) => this.muc.realJid(room, nick),
-        );
-        if (step) await this.#perform(room, undefined, step);
-      })
-      .then(() => this.#afterChange())
-      .catch((error: unknown) =>
-        this.log.warn({ room, event, err: String(error) }, "room event failed"),
-      );
+  /** What the bot sees in a room becomes lifecycle events (and presence for the hub). */
+  #follow(room: MucRoom): void {
+    this.presence.followRoom(room);
+    const realJids = () => new Map([...room.occupants].map(([nick, o]) => [nick, o.realJid]));
+    room.on(
+      "joined",
+      ({ nick }) => void this.#handle(room.jid, { kind: "joined", nick }, realJids()),
+    );
+    room.on("left", ({ nick }) => void this.#handle(room.jid, { kind: "left", nick }, realJids()));
+    room.on("gone", (exit) => {
+      this.presence.forgetGroup(room.jid);
+      if (exit.kind === "removed" && !this.#stopped) void this.#rejoinByJid(room.jid);
+    });
+    const group = () => this.presence.setGroup(room.jid, room.users());
+    room.on("presence", group);
+    group();
   }
 
-  async #perform(room: string, row: RoomRow | undefined, step: Transition): Promise<void> {
-    if (step.cause)
+  /** One event for one room, in order, written even if the database is down when it happens. */
+  #handle(
+    room: BareJid,
+    event: RoomEvent,
+    realJids: ReadonlyMap<string, string | undefined>,
+  ): Promise<void> {
+    const at = new Date();
+    return this.#queue
+      .run(room, () =>
+        this.#applyDurably(
+          room,
+          (state) => transition(state, event),
+          (nick) => realJids.get(nick),
+          at,
+        ),
+      )
+      .then(() => this.#afterChange())
+      .catch((error: unknown) => this.#eventFailed(room, event, error));
+  }
+
+  /** Applies a step; while the database is down, waits for it (in the room's queue) and retries. */
+  async #applyDurably(
+    room: BareJid,
+    step: Step,
+    realJid: (nick: string) => string | undefined,
+    at: Date,
+    row?: RoomRow,
+  ): Promise<void> {
+    for (;;) {
+      try {
+        const result = await this.store.apply(room, step, realJid, at);
+        if (result) await this.#perform(room, row, result);
+        return;
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError)) throw error;
+        this.log.debug({ room }, "a room event waits for the database");
+        if (!(await this.db.whenAvailable(this.#stopping.signal))) throw error;
+      }
+    }
+  }
+
+  #eventFailed(room: string, event: RoomEvent, error: unknown): void {
+    if (error instanceof StorageUnavailableError) {
+      this.log.warn(
+        { room, event },
+        "stopping while the database is down: a room event was not recorded (the next start reconciles the room)",
+      );
+    } else {
+      this.log.warn({ room, event, err: describe(error) }, "room event failed");
+    }
+  }
+
+  async #perform(room: BareJid, row: RoomRow | undefined, step: Transition): Promise<void> {
+    if (step.cause) {
       this.log.info({ room, status: step.state.status, cause: step.cause }, "room status");
+    }
     for (const action of step.actions) {
       if (action.kind === "kick") await this.muc.kick(room, action.nick, action.reason);
-      if (action.kind === "destroy") await this.muc.destroy(room, action.reason);
+      if (action.kind === "destroy") {
+        this.presence.forgetGroup(room);
+        await this.muc.destroy(room, action.reason);
+      }
       if (action.kind === "recreate" && row) {
-        await this.muc.configure(room, this.#roomSettings(row.password));
+        const joined = this.muc.room(room);
+        if (joined) await this.#configure(joined, row.password);
       }
     }
   }
 
   /** After a (re)connection: every open room rejoined and corrected, then the pool refilled. */
   async #resync(): Promise<void> {
-    try {
-      const rows = await this.store.openRooms();
-      const limit = this.settings.createConcurrency;
-      for (let i = 0; i < rows.length; i += limit) {
-        await Promise.all(rows.slice(i, i + limit).map((row) => this.#rejoin(row)));
+    const signal = this.#stopping.signal;
+    const backoff = new Backoff(this.settings.retry, this.log);
+    while (!signal.aborted && this.bot.online) {
+      try {
+        const rows = await this.store.openRooms();
+        const limit = this.settings.createConcurrency;
+        for (let i = 0; i < rows.length; i += limit) {
+          await Promise.all(rows.slice(i, i + limit).map((row) => this.#rejoin(row)));
+        }
+        this.log.info({ rooms: rows.length }, "rooms resynchronised");
+        await this.fill();
+        return;
+      } catch (error) {
+        if (error instanceof StorageUnavailableError) {
+          await this.db.whenAvailable(signal);
+          continue;
+        }
+        const delay = backoff.failed({
+          level: "warn",
+          message: `resynchronising the rooms failed (${describe(error)})`,
+        });
+        await sleep(delay, signal);
       }
-      this.log.info({ rooms: rows.length }, "rooms resynchronised");
-      await this.fill();
-    } catch (error) {
-      this.log.warn({ err: String(error) }, "resynchronisation failed; it runs again on reconnect");
     }
   }
 
   #rejoin(row: RoomRow): Promise<void> {
+    const jid = row.jid as BareJid;
     return this.#queue
-      .run(row.jid, async () => {
-        const { created, occupants } = await this.muc.join(row.jid, row.password);
-        const step = await this.store.apply(
-          row.jid,
-          (state) =>
-            created
-              ? transition(state, { kind: "vanished" })
-              : reconcile(state, [...occupants.keys()]),
-          (nick) => occupants.get(nick),
+      .run(jid, async () => {
+        const step = await this.#rejoinStep(jid, row);
+        await this.#applyDurably(
+          jid,
+          step,
+          (nick) => this.muc.room(jid)?.occupants.get(nick)?.realJid,
+          new Date(),
+          row,
         );
-        if (step) await this.#perform(row.jid, row, step);
       })
       .catch((error: unknown) =>
-        this.log.warn({ room: row.jid, err: String(error) }, "rejoin failed"),
+        this.log.warn({ room: row.jid, err: describe(error) }, "rejoin failed"),
       );
+  }
+
+  /** Joins a room the table calls open, and says what the table must learn from it. */
+  async #rejoinStep(jid: BareJid, row: RoomRow): Promise<Step> {
+    let joined;
+    try {
+      joined = await this.#joinOwnRoom(jid, row.password);
+    } catch (error) {
+      if (error instanceof StanzaError && NOT_OURS.has(error.condition)) {
+        this.log.warn(
+          { room: jid, condition: error.condition },
+          "a pool room is not ours any more",
+        );
+        return (state) => transition(state, { kind: "taken" });
+      }
+      throw error;
+    }
+    const { room, created } = joined;
+    if (!created && room.affiliation !== "owner") {
+      this.log.warn(
+        { room: jid, affiliation: room.affiliation },
+        "a pool room is not ours any more",
+      );
+      this.muc.leave(jid);
+      return (state) => transition(state, { kind: "taken" });
+    }
+    this.#follow(room);
+    return created
+      ? (state) => transition(state, { kind: "vanished" })
+      : (state) => reconcile(state, [...room.occupants.keys()]);
+  }
+
+  /** Our nick may have been taken while we were away: then the bot joins under another one. */
+  async #joinOwnRoom(jid: BareJid, password: string) {
+    try {
+      return await this.muc.join(jid, this.settings.nickname, { password });
+    } catch (error) {
+      if (!(error instanceof StanzaError) || error.condition !== "conflict") throw error;
+      const nick = `${this.settings.nickname}-${randomBytes(3).toString("hex")}`;
+      return this.muc.join(jid, nick, { password });
+    }
   }
 
   async #rejoinByJid(room: string): Promise<void> {
@@ -176,20 +334,39 @@ export class RoomPool {
     if (row && !this.#stopped) await this.#rejoin(row);
   }
 
-  async #maintain(): Promise<void> {
-    if (!this.bot.online || this.#stopped) return;
-    try {
-      const expired = await this.store.expiredClaims(this.settings.claimTimeoutMs);
-      await Promise.all(expired.map((room) => this.#handle(room, { kind: "claim-timeout" })));
-      await this.fill();
-    } catch (error) {
-      this.log.warn({ err: String(error) }, "pool maintenance failed");
+  /** Claim timeouts and refills, every interval while all is well; failures back off. */
+  async #maintain(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.settings.retry, this.log);
+    while (!signal.aborted) {
+      await sleep(this.settings.maintenanceIntervalMs, signal);
+      if (signal.aborted || !this.bot.online) continue;
+      // An outage is the database's to report; the pool resumes when it is back.
+      if (!(await this.db.whenAvailable(signal))) return;
+      try {
+        const expired = await this.store.expiredClaims(this.settings.claimTimeoutMs);
+        await Promise.all(
+          expired.map((room) =>
+            this.#handle(room as BareJid, { kind: "claim-timeout" }, new Map()),
+          ),
+        );
+        await this.fill();
+        backoff.succeeded();
+      } catch (error) {
+        if (error instanceof StorageUnavailableError) continue;
+        const delay = backoff.failed({
+          level: "warn",
+          message: `pool maintenance failed (${describe(error)})`,
+        });
+        await sleep(delay, signal);
+      }
     }
   }
 
   #afterChange(): void {
-    if (!this.#stopped) void this.fill();
+    if (!this.#stopped) void this.fill().catch(() => undefined);
   }
 }
 
-export { stateOf };
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

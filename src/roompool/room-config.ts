@@ -1,6 +1,5 @@
 import xml, { type Element } from "@xmpp/xml";
-
-const NS_DATA = "jabber:x:data";
+import { NS_DATA } from "../xmpp/namespaces.js";
 
 export interface RoomSettings {
   password: string;

@@ -1,5 +1,4 @@
-import type { Pool } from "../db/pool.js";
-import { transaction } from "../db/pool.js";
+import type { Database } from "../db/database.js";
 import type { RoomState, RoomStatus, Transition } from "./lifecycle.js";
 
 export interface RoomRow {
@@ -22,11 +21,11 @@ export function stateOf(row: RoomRow): RoomState {
 
 /** The rooms table as the bot uses it; the web application has its SQL functions instead. */
 export class RoomStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly db: Database) {}
 
   /** Records a room that is configured and usable, as available. */
   async insert(jid: string, password: string): Promise<void> {
-    await transaction(this.pool, async (client) => {
+    await this.db.transaction(async (client) => {
       await client.query("SELECT set_config('concierge.cause', 'room created', true)");
       await client.query("INSERT INTO roompool_rooms (jid, password) VALUES ($1, $2)", [
         jid,
@@ -36,7 +35,7 @@ export class RoomStore {
   }
 
   async openRooms(): Promise<RoomRow[]> {
-    const { rows } = await this.pool.query<RoomRow>(
+    const { rows } = await this.db.query<RoomRow>(
       `SELECT ${ROW} FROM roompool_rooms WHERE status <> 'closed' ORDER BY created_at`,
     );
     return rows;
@@ -44,14 +43,14 @@ export class RoomStore {
 
   /** Records a room's in-call flag (kept by the participants' heartbeats); other JIDs: no-op. */
   async setInCall(jid: string, active: boolean): Promise<void> {
-    await this.pool.query(
+    await this.db.query(
       "UPDATE roompool_rooms SET in_call = $2 WHERE jid = $1 AND status <> 'closed'",
       [jid, active],
     );
   }
 
   async counts(): Promise<{ open: number; available: number }> {
-    const { rows } = await this.pool.query<{ open: number; available: number }>(
+    const { rows } = await this.db.query<{ open: number; available: number }>(
       `SELECT count(*)::int AS open, count(*) FILTER (WHERE status = 'available')::int AS available
        FROM roompool_rooms WHERE status <> 'closed'`,
     );
@@ -60,7 +59,7 @@ export class RoomStore {
 
   /** Rooms whose claim is older than `timeoutMs` while the person has not arrived. */
   async expiredClaims(timeoutMs: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ jid: string }>(
+    const { rows } = await this.db.query<{ jid: string }>(
       `SELECT jid FROM roompool_rooms
        WHERE (status = 'staff_claimed' AND staff_claimed_at < clock_timestamp() - $1 * interval '1 millisecond')
           OR (status = 'client_claimed' AND client_claimed_at < clock_timestamp() - $1 * interval '1 millisecond')`,
@@ -72,14 +71,16 @@ export class RoomStore {
   /**
    * Applies a lifecycle step to the room as the table has it now (row-locked, so a claim by the
    * web application cannot slip in between), and records what changed. `realJid` gives the real
-   * JID of an occupant the bot saw, for the staff/client columns.
+   * JID of an occupant the bot saw, for the staff/client columns; `at` is when the bot saw it
+   * (later than now only if the database was down meanwhile).
    */
   async apply(
     jid: string,
     step: (state: RoomState) => Transition,
     realJid: (nick: string) => string | undefined = () => undefined,
+    at: Date = new Date(),
   ): Promise<Transition | undefined> {
-    return transaction(this.pool, async (client) => {
+    return this.db.transaction(async (client) => {
       const { rows } = await client.query<RoomRow>(
         `SELECT ${ROW} FROM roompool_rooms WHERE jid = $1 FOR UPDATE`,
         [jid],
@@ -96,9 +97,10 @@ export class RoomStore {
       ) {
         return result;
       }
-      await client.query("SELECT set_config('concierge.cause', $1, true)", [
-        result.cause || "occupants changed",
-      ]);
+      await client.query(
+        "SELECT set_config('concierge.cause', $1, true), set_config('concierge.at', $2, true)",
+        [result.cause || "occupants changed", at.toISOString()],
+      );
       const staffArrived = after.staff !== undefined && after.staff !== before.staff;
       const clientArrived = after.client !== undefined && after.client !== before.client;
       await client.query(
@@ -107,10 +109,10 @@ export class RoomStore {
            staff_occupant = $3,
            client_occupant = $4,
            staff_real_jid = CASE WHEN $5 THEN $6 ELSE staff_real_jid END,
-           staff_joined_at = CASE WHEN $5 THEN clock_timestamp() ELSE staff_joined_at END,
+           staff_joined_at = CASE WHEN $5 THEN $9::timestamptz ELSE staff_joined_at END,
            client_real_jid = CASE WHEN $7 THEN $8 ELSE client_real_jid END,
-           client_joined_at = CASE WHEN $7 THEN clock_timestamp() ELSE client_joined_at END,
-           closed_at = CASE WHEN $2 = 'closed' THEN clock_timestamp() END
+           client_joined_at = CASE WHEN $7 THEN $9::timestamptz ELSE client_joined_at END,
+           closed_at = CASE WHEN $2 = 'closed' THEN $9::timestamptz END
          WHERE jid = $1`,
         [
           jid,
@@ -121,6 +123,7 @@ export class RoomStore {
           staffArrived ? (realJid(after.staff!) ?? null) : null,
           clientArrived,
           clientArrived ? (realJid(after.client!) ?? null) : null,
+          at.toISOString(),
         ],
       );
       await client.query(clearedClaims(before.status, after.status), [jid]);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Identity } from "./router.js";
+import { NS_CAPS } from "./namespaces.js";
 
-export const NS_CAPS = "http://jabber.org/protocol/caps";
 /** Names this software in entity capabilities (XEP-0115). */
 export const CAPS_NODE = "urn:concierge:caps";
 

@@ -1,12 +1,23 @@
-import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
 import { Component } from "@xmpp/component-core";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import type { BackoffPolicy } from "../backoff.js";
-import { redactXml } from "../log.js";
-import { keepConnected, type ConnectionOutcome } from "./reconnect-loop.js";
+import type { BackoffPolicy, FailureLine } from "../backoff.js";
+import {
+  Diagnosis,
+  Link,
+  describeCommon,
+  isStreamError,
+  streamErrorText,
+  type ConnectionOutcome,
+  type Transport,
+} from "./link.js";
 
-export type LinkState = "idle" | "connecting" | "online" | "waiting" | "stopped";
+export { NotConnectedError } from "./link.js";
+export type { LinkState } from "./link.js";
+
+/** The XEP-0114 connection is a Link over the component transport. */
+export type ComponentLink = Link;
 
 export interface ComponentLinkOptions {
   host: string;
@@ -15,195 +26,77 @@ export interface ComponentLinkOptions {
   domain: string;
   secret: string;
   reconnect: BackoffPolicy;
+  loginTimeoutMs: number;
   log: Logger;
 }
 
-export class NotConnectedError extends Error {
-  constructor() {
-    super("the component is not connected to the server");
-    this.name = "NotConnectedError";
-  }
+const NS_COMPONENT = "jabber:component:accept";
+
+export function componentLink(options: ComponentLinkOptions): ComponentLink {
+  return new Link(componentTransport(options), {
+    policy: options.reconnect,
+    loginTimeoutMs: options.loginTimeoutMs,
+    log: options.log,
+  });
 }
 
-interface LinkEvents {
-  state: [LinkState];
-  online: [];
-  offline: [];
-  stanza: [Element];
-}
-
-/**
- * The XEP-0114 connection, with a reconnect policy of our own: exponential backoff with jitter
- * whatever the cause, and one log line per attempt that says what went wrong in words an operator
- * can act on (wrong secret, another process already connected, server unreachable).
- */
-export class ComponentLink extends EventEmitter<LinkEvents> {
-  #state: LinkState = "idle";
-  #corked = false;
-  #entity: Component | undefined;
-  #loop: Promise<void> | undefined;
-  readonly #stopping = new AbortController();
-
-  constructor(private readonly options: ComponentLinkOptions) {
-    super();
-  }
-
-  get state(): LinkState {
-    return this.#state;
-  }
-
-  get jid(): string {
-    return this.options.domain;
-  }
-
-  /** Starts connecting in the background; the link keeps itself connected until stop(). */
-  start(): void {
-    this.#loop ??= this.#run();
-  }
-
-  /** Resolves once online, or when the signal aborts (then with false). */
-  async waitOnline(signal?: AbortSignal): Promise<boolean> {
-    if (this.#state === "online") return true;
-    if (signal?.aborted) return false;
-    return new Promise((resolve) => {
-      const done = (online: boolean) => {
-        this.off("online", onOnline);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(online);
+/** Connects as an external component (XEP-0114): stream header, then the secret's handshake. */
+export function componentTransport(options: ComponentLinkOptions): Transport {
+  const { host, port, domain, secret } = options;
+  const server = `${host}:${port}`;
+  const service = `xmpp://${server}`;
+  return {
+    name: "component",
+    jid: domain,
+    open(hooks) {
+      const entity = new Component({ service, domain });
+      entity.on("error", hooks.cause);
+      entity.on("stanza", hooks.stanza);
+      entity.on("disconnect", hooks.closed);
+      // The server ended the stream: end the socket too (xmpp.js leaves that to the server).
+      entity.on("close", () => socket?.destroy());
+      if (hooks.input) entity.on("input", hooks.input);
+      const connecting = entity.connect(service);
+      // Kept from the start: xmpp.js forgets the socket when it closes, even half-way.
+      const socket: Socket | null = entity.socket;
+      const login = (async () => {
+        await connecting;
+        const header = await entity.open({ domain });
+        if (header.attrs.xmlns !== NS_COMPONENT) {
+          throw new Diagnosis(clientPortMessage(server, header.attrs.xmlns));
+        }
+        await entity.authenticate(String(header.attrs.id), secret);
+      })();
+      return {
+        login,
+        socket,
+        write: (element: Element) => void socket?.write(element.toString()),
+        close: () =>
+          entity.stop().then(
+            () => undefined,
+            () => undefined,
+          ),
       };
-      const onOnline = () => done(true);
-      const onAbort = () => done(false);
-      this.on("online", onOnline);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  /** Writes a stanza; throws NotConnectedError while offline. */
-  send(element: Element): void {
-    const socket = this.#entity?.socket;
-    if (this.#state !== "online" || !socket) throw new NotConnectedError();
-    const text = element.toString();
-    if (this.options.log.isLevelEnabled("trace")) {
-      this.options.log.trace({ xml: redactXml(text) }, "out");
-    }
-    if (!this.#corked) {
-      // Replies produced in one turn of the event loop leave in one write, not one syscall each.
-      this.#corked = true;
-      socket.cork();
-      setImmediate(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    socket.write(text);
-  }
-
-  /** True when the socket's buffer is full: fan-outs should await drained() before going on. */
-  get congested(): boolean {
-    return this.#entity?.socket?.writableNeedDrain ?? false;
-  }
-
-  drained(): Promise<void> {
-    const socket = this.#entity?.socket;
-    if (!socket?.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.on("drain", done);
-      socket.on("close", done);
-    });
-  }
-
-  /** Closes the stream politely (bounded by xmpp.js's 2 s close timeout) and stops reconnecting. */
-  async stop(): Promise<void> {
-    this.#stopping.abort();
-    const entity = this.#entity;
-    if (entity && entity.status !== "disconnect" && entity.status !== "offline") {
-      try {
-        await entity.stop();
-      } catch {
-        entity.socket?.destroy();
-      }
-    }
-    await this.#loop;
-    this.#setState("stopped");
-  }
-
-  #run(): Promise<void> {
-    return keepConnected({
-      connectOnce: () => this.#connectOnce(),
-      describe: (outcome) => describeFailure(outcome, this.options),
-      policy: this.options.reconnect,
-      log: this.options.log,
-      signal: this.#stopping.signal,
-      onConnecting: () => this.#setState("connecting"),
-      onWaiting: () => this.#setState("waiting"),
-    });
-  }
-
-  /** One connection, from TCP connect to its end. Resolves when the socket has closed. */
-  async #connectOnce(): Promise<ConnectionOutcome> {
-    const { host, port, domain, secret, log } = this.options;
-    const service = `xmpp://${host}:${port}`;
-    const entity = new Component({ service, domain });
-    this.#entity = entity;
-    const outcome: ConnectionOutcome = { wasOnline: false, cause: undefined };
-    const note = (error: unknown) => {
-      // A stream error names the real cause; the generic failures that follow it do not.
-      if (outcome.cause === undefined || isStreamError(error)) {
-        if (!isStreamError(outcome.cause)) outcome.cause = error;
-      }
-    };
-    const closed = new Promise<void>((resolve) => entity.once("disconnect", () => resolve()));
-
-    entity.on("error", note);
-    entity.on("stanza", (stanza: Element) => this.emit("stanza", stanza));
-    entity.on("open", (header: Element) => {
-      entity.authenticate(String(header.attrs.id), secret).catch(note);
-    });
-    entity.on("online", () => {
-      outcome.wasOnline = true;
-      this.#setState("online");
-      log.info({ jid: domain, server: service }, "component online");
-      this.emit("online");
-    });
-    if (log.isLevelEnabled("trace")) {
-      entity.on("input", (text: string) => log.trace({ xml: redactXml(text) }, "in"));
-    }
-
-    try {
-      await entity.connect(service);
-      await entity.open({ domain });
-    } catch (error) {
-      note(error);
-      entity.socket?.destroy();
-    }
-    await closed;
-    entity.removeAllListeners();
-    entity.on("error", () => {});
-    this.#entity = undefined;
-    if (outcome.wasOnline) this.emit("offline");
-    return outcome;
-  }
-
-  #setState(state: LinkState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.emit("state", state);
-  }
+    },
+    describe: (outcome) => describeFailure(outcome, options, server),
+  };
 }
 
-function isStreamError(error: unknown): error is Error & { condition: string } {
-  return error instanceof Error && error.name === "StreamError" && "condition" in error;
+function clientPortMessage(server: string, xmlns: unknown): string {
+  const what = xmlns === "jabber:client" ? "a client (c2s) port" : "not a component listener";
+  return (
+    `${server} is ${what}: point component.port at the server's component listener ` +
+    `(Prosody component_ports, ejabberd's ejabberd_service listener; usually 5347)`
+  );
 }
 
 function describeFailure(
-  { wasOnline, cause }: ConnectionOutcome,
-  { domain, host, port }: ComponentLinkOptions,
-): { level: "error" | "warn"; message: string } {
+  outcome: ConnectionOutcome,
+  { domain }: ComponentLinkOptions,
+  server: string,
+): FailureLine {
+  const { cause } = outcome;
+  if (cause instanceof Diagnosis) return { level: "error", message: cause.message };
   if (isStreamError(cause)) {
     switch (cause.condition) {
       case "not-authorized":
@@ -215,16 +108,23 @@ function describeFailure(
       case "conflict":
         return { level: "error", message: `another process is connected as ${domain}` };
       case "host-unknown":
-        return { level: "error", message: `the server has no component ${domain} configured` };
+        return {
+          level: "error",
+          message: `the server at ${server} has no component ${domain} configured`,
+        };
+      case "invalid-namespace":
+        return { level: "error", message: clientPortMessage(server, undefined) };
+      case "system-shutdown":
+        return { level: "warn", message: `the XMPP server at ${server} is shutting down` };
       default:
-        return { level: "warn", message: `the server closed the stream (${cause.condition})` };
+        return {
+          level: "warn",
+          message: `the server closed the stream (${streamErrorText(cause)})`,
+        };
     }
   }
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string") {
-    return { level: "warn", message: `cannot reach the XMPP server at ${host}:${port} (${code})` };
-  }
-  if (wasOnline) return { level: "warn", message: "connection to the XMPP server lost" };
-  const reason = cause instanceof Error ? cause.message : "connection closed";
+  const common = describeCommon(outcome, server);
+  if (common) return { level: "warn", message: common };
+  const reason = cause instanceof Error && cause.message ? cause.message : "connection closed";
   return { level: "warn", message: `could not connect as ${domain} (${reason})` };
 }

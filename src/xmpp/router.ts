@@ -1,6 +1,5 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
-import { IqCaller } from "./iq-caller.js";
 import { StanzaError } from "./stanza-error.js";
 import { Inbound, childElements, errorReply, replyTo } from "./stanza.js";
 
@@ -25,6 +24,12 @@ export interface DiscoItem {
 /** What the router needs from the connection: a way to send, which may throw when offline. */
 export type Send = (element: Element) => void;
 
+/**
+ * Turns a failure that is not a StanzaError but has a known meaning (the storage is down, the
+ * server link is down) into the error to answer; undefined for a real internal error.
+ */
+export type Explain = (error: unknown) => StanzaError | undefined;
+
 const iqKey = (type: string, xmlns: string, name: string) => `${type} ${xmlns} ${name}`;
 
 /**
@@ -42,15 +47,13 @@ export class Router {
   readonly #inflight = new Set<Promise<void>>();
   #sortedFeatures: readonly string[] | undefined;
   #discoRevision = 0;
-  readonly caller: IqCaller;
   #closing = false;
 
   constructor(
     private readonly send: Send,
     private readonly log: Logger,
-  ) {
-    this.caller = new IqCaller((element) => this.send(element));
-  }
+    private readonly explain: Explain = () => undefined,
+  ) {}
 
   iq(type: IqType, xmlns: string, name: string, handler: IqHandler): this {
     const key = iqKey(type, xmlns, name);
@@ -161,7 +164,8 @@ export class Router {
   #routeIq(stanza: Element): Promise<void> | undefined {
     const { type, id } = stanza.attrs as Record<string, string | undefined>;
     if (type === "result" || type === "error") {
-      if (!this.caller.accept(stanza)) this.log.debug({ id }, "dropping unexpected iq response");
+      // Answers to our own requests were taken by the link's iq caller before they got here.
+      this.log.debug({ id }, "dropping unexpected iq response");
       return undefined;
     }
     if (typeof id !== "string" || id === "") {
@@ -242,14 +246,20 @@ export class Router {
     this.#inflight.add(tracked);
   }
 
-  /** The one error path: a StanzaError becomes that error; anything else is logged and hidden. */
+  /**
+   * The one error path: a StanzaError becomes that error, a failure with a known meaning its
+   * explanation, and anything else is logged and hidden behind internal-server-error.
+   */
   #fail(stanza: Element, error: unknown): void {
-    const stanzaError =
-      error instanceof StanzaError ? error : new StanzaError("internal-server-error");
-    if (!(error instanceof StanzaError)) {
+    const explained = error instanceof StanzaError ? error : this.explain(error);
+    const stanzaError = explained ?? new StanzaError("internal-server-error");
+    if (!explained) {
       this.log.error({ err: error, stanza: summarize(stanza) }, "handler failed");
     } else if (this.log.isLevelEnabled("debug")) {
-      this.log.debug({ condition: error.condition, stanza: summarize(stanza) }, "request refused");
+      this.log.debug(
+        { condition: stanzaError.condition, stanza: summarize(stanza) },
+        "request refused",
+      );
     }
     if (stanza.attrs.type === "error" || stanza.attrs.type === "result") return;
     if (!stanza.attrs.from) return;

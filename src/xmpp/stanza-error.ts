@@ -35,18 +35,27 @@ export class StanzaError extends Error {
   readonly condition: StanzaErrorCondition;
   readonly type: StanzaErrorType;
   readonly text: string | undefined;
+  /** An application-specific condition (RFC 6120 §8.3.4), next to the defined one. */
+  readonly application: Element | undefined;
 
-  constructor(condition: StanzaErrorCondition, text?: string, type?: StanzaErrorType) {
+  constructor(
+    condition: StanzaErrorCondition,
+    text?: string,
+    type?: StanzaErrorType,
+    application?: Element,
+  ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = "StanzaError";
     this.condition = condition;
     this.type = type ?? DEFAULT_TYPES[condition];
     this.text = text;
+    this.application = application;
   }
 
   /** The `<error/>` child of an error stanza. */
   toElement(): Element {
     const error = xml("error", { type: this.type }, xml(this.condition, { xmlns: NS_STANZAS }));
+    if (this.application) error.append(this.application);
     if (this.text) error.append(xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, this.text));
     return error;
   }

@@ -1,14 +1,15 @@
 import xml, { type Element } from "@xmpp/xml";
-import jid, { type JID } from "@xmpp/jid";
+import { asFullJid, requireJid, type BareJid, type FullJid, type Jid } from "./jid.js";
 import { StanzaError } from "./stanza-error.js";
 
 /**
- * An inbound stanza with its addresses parsed on first use: most handlers read only one of them,
- * and the router's hot path should not pay for JID parsing it does not need.
+ * An inbound stanza with its addresses parsed and normalised on first use (src/xmpp/jid.ts):
+ * most handlers read only one of them, and the router's hot path should not pay for parsing it
+ * does not need. A missing or invalid address is jid-malformed.
  */
 export class Inbound {
-  #from: JID | undefined;
-  #to: JID | undefined;
+  #from: Jid | undefined;
+  #to: Jid | undefined;
 
   constructor(
     readonly stanza: Element,
@@ -16,37 +17,28 @@ export class Inbound {
     readonly payload: Element,
   ) {}
 
-  get from(): JID {
-    return (this.#from ??= parseJid(this.stanza.attrs.from as unknown, "from"));
+  get from(): Jid {
+    return (this.#from ??= requireJid(this.stanza.attrs.from, "'from' address"));
   }
 
-  get to(): JID {
-    return (this.#to ??= parseJid(this.stanza.attrs.to as unknown, "to"));
+  get to(): Jid {
+    return (this.#to ??= requireJid(this.stanza.attrs.to, "'to' address"));
   }
-}
 
-/**
- * The sender's address exactly as the server wrote it, after checking it parses (a missing or
- * malformed one is jid-malformed). Parsing lowercases and escapes; services key users by the
- * address as sent, so that every part of the daemon agrees on who someone is.
- */
-export function senderOf(inbound: Inbound): string {
-  void inbound.from;
-  return inbound.stanza.attrs.from as string;
-}
-
-export function parseJid(value: unknown, what: string): JID {
-  if (typeof value !== "string" || value === "") {
-    throw new StanzaError("jid-malformed", `missing '${what}' address`);
+  /** The sending user (bare JID). */
+  get user(): BareJid {
+    return this.from.bare;
   }
-  try {
-    return jid(value);
-  } catch {
-    throw new StanzaError("jid-malformed", `'${what}' is not a valid JID`);
+
+  /** The sending device (full JID); a sender without a resource is jid-malformed. */
+  get device(): FullJid {
+    const device = asFullJid(this.from);
+    if (!device) throw new StanzaError("jid-malformed", "the sender has no resource");
+    return device;
   }
 }
 
-/** The first child element, or undefined; text nodes are skipped. */
+/** The child elements; text nodes are skipped. */
 export function childElements(element: Element): Element[] {
   return element.children.filter((child): child is Element => typeof child !== "string");
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CAPS_NODE, NS_CAPS, capsElement, capsVer } from "../../src/xmpp/caps.js";
+import { CAPS_NODE, capsElement, capsVer } from "../../src/xmpp/caps.js";
+import { NS_CAPS } from "../../src/xmpp/namespaces.js";
 
 describe("entity capabilities (XEP-0115)", () => {
   test("the verification string of XEP-0115's simple example", () => {

@@ -9,6 +9,7 @@ import {
   environmentOverrides,
   loadConfig,
   parseConfig,
+  parseConfigFile,
   redactConfig,
   redactUrl,
   type Config,
@@ -61,15 +62,25 @@ describe("parseConfig: defaults", () => {
         secret: "s3cret",
         name: "Concierge",
       },
-      database: { url: URL_WITH_PASSWORD, pool_size: 10, migrate_on_start: true },
-      reconnect: { initial_delay_ms: 1_000, max_delay_ms: 60_000 },
-      log: { level: "info" },
-      shutdown_timeout_ms: 5_000,
-      presence: {
-        liveness_interval_ms: 60_000,
-        liveness_timeout_ms: 15_000,
-        in_call_timeout_ms: 12_000,
+      database: {
+        url: URL_WITH_PASSWORD,
+        poolSize: 10,
+        migrateOnStart: true,
+        connectTimeoutMs: 5_000,
+        queryTimeoutMs: 15_000,
+        maxRetryDelayMs: 5_000,
       },
+      reconnect: { initialDelayMs: 1_000, maxDelayMs: 60_000, loginTimeoutMs: 10_000 },
+      log: { level: "info" },
+      shutdownTimeoutMs: 5_000,
+      presence: {
+        livenessIntervalMs: 60_000,
+        livenessTimeoutMs: 15_000,
+        inCallTimeoutMs: 12_000,
+      },
+      neerc: undefined,
+      olpc: undefined,
+      roompool: undefined,
     } satisfies Config);
   });
 
@@ -95,11 +106,15 @@ describe("parseConfig: defaults", () => {
     assert.equal(config.component.port, 5275);
     assert.equal(config.component.name, "Helper");
     assert.equal(config.database.url, "postgresql://localhost/db");
-    assert.equal(config.database.pool_size, 3);
-    assert.equal(config.database.migrate_on_start, false);
-    assert.deepEqual(config.reconnect, { initial_delay_ms: 50, max_delay_ms: 50 });
+    assert.equal(config.database.poolSize, 3);
+    assert.equal(config.database.migrateOnStart, false);
+    assert.deepEqual(config.reconnect, {
+      initialDelayMs: 50,
+      maxDelayMs: 50,
+      loginTimeoutMs: 10_000,
+    });
     assert.equal(config.log.level, "debug");
-    assert.equal(config.shutdown_timeout_ms, 100);
+    assert.equal(config.shutdownTimeoutMs, 100);
   });
 
   test("fills in reconnect defaults around a partial reconnect section", () => {
@@ -108,7 +123,11 @@ describe("parseConfig: defaults", () => {
       {},
       "test.yaml",
     );
-    assert.deepEqual(config.reconnect, { initial_delay_ms: 500, max_delay_ms: 60_000 });
+    assert.deepEqual(config.reconnect, {
+      initialDelayMs: 500,
+      maxDelayMs: 60_000,
+      loginTimeoutMs: 10_000,
+    });
   });
 
   test("accepts every log level", () => {
@@ -357,7 +376,7 @@ describe("parseConfig: environment", () => {
 
   test("top-level keys have no section", () => {
     const config = parseConfig(minimal(), { CONCIERGE_SHUTDOWN_TIMEOUT_MS: "2500" }, "t");
-    assert.equal(config.shutdown_timeout_ms, 2_500);
+    assert.equal(config.shutdownTimeoutMs, 2_500);
   });
 
   test("numeric strings become numbers", () => {
@@ -372,8 +391,12 @@ describe("parseConfig: environment", () => {
       "t",
     );
     assert.equal(config.component.port, 5348);
-    assert.equal(config.database.pool_size, 20);
-    assert.deepEqual(config.reconnect, { initial_delay_ms: 250, max_delay_ms: 30_000 });
+    assert.equal(config.database.poolSize, 20);
+    assert.deepEqual(config.reconnect, {
+      initialDelayMs: 250,
+      maxDelayMs: 30_000,
+      loginTimeoutMs: 10_000,
+    });
   });
 
   test("boolean words become booleans, in any case", () => {
@@ -389,23 +412,23 @@ describe("parseConfig: environment", () => {
     ];
     for (const [value, expected] of spellings) {
       const config = parseConfig(minimal(), { CONCIERGE_DATABASE__MIGRATE_ON_START: value }, "t");
-      assert.equal(config.database.migrate_on_start, expected, `for ${value}`);
+      assert.equal(config.database.migrateOnStart, expected, `for ${value}`);
     }
   });
 
   test("1 and 0 are accepted as booleans", () => {
     const on = parseConfig(minimal(), { CONCIERGE_DATABASE__MIGRATE_ON_START: "1" }, "t");
-    assert.equal(on.database.migrate_on_start, true);
+    assert.equal(on.database.migrateOnStart, true);
     const off = parseConfig(minimal(), { CONCIERGE_DATABASE__MIGRATE_ON_START: "0" }, "t");
-    assert.equal(off.database.migrate_on_start, false);
+    assert.equal(off.database.migrateOnStart, false);
   });
 
   test("1 and 0 stay numbers for numeric keys", () => {
     const config = parseConfig(minimal(), { CONCIERGE_DATABASE__POOL_SIZE: "1" }, "t");
-    assert.equal(config.database.pool_size, 1);
+    assert.equal(config.database.poolSize, 1);
     assertProblem(
       problemsOf(minimal(), { CONCIERGE_DATABASE__POOL_SIZE: "0" }),
-      "database.pool_size: ",
+      "CONCIERGE_DATABASE__POOL_SIZE (environment, for database.pool_size): ",
     );
   });
 
@@ -413,13 +436,26 @@ describe("parseConfig: environment", () => {
     for (const value of ["abc", "12abc", "1e3", ""]) {
       assertProblem(
         problemsOf(minimal(), { CONCIERGE_COMPONENT__PORT: value }),
-        "component.port: ",
+        "CONCIERGE_COMPONENT__PORT (environment, for component.port): ",
       );
     }
   });
 
+  test("a bad value from the environment is blamed on its variable, not on the file", () => {
+    const document = { ...minimal(), component: { ...minimal().component, port: 5347 } };
+    const problems = problemsOf(document, { CONCIERGE_COMPONENT__PORT: "abc" });
+    assert.deepEqual(problems, [
+      "CONCIERGE_COMPONENT__PORT (environment, for component.port): Invalid input: expected number, received string",
+    ]);
+    const fromUrl = problemsOf(minimal(), { DATABASE_URL: "mysql://x" });
+    assertProblem(fromUrl, "DATABASE_URL (environment, for database.url): ");
+  });
+
   test("a negative number string is refused by the range check", () => {
-    assertProblem(problemsOf(minimal(), { CONCIERGE_COMPONENT__PORT: "-1" }), "component.port: ");
+    assertProblem(
+      problemsOf(minimal(), { CONCIERGE_COMPONENT__PORT: "-1" }),
+      "CONCIERGE_COMPONENT__PORT (environment, for component.port): ",
+    );
   });
 
   test("string keys keep numeric-looking values as given when valid", () => {
@@ -429,7 +465,7 @@ describe("parseConfig: environment", () => {
 
   test("an empty CONCIERGE_ value overrides the document and is validated", () => {
     assert.deepEqual(problemsOf(minimal(), { CONCIERGE_COMPONENT__SECRET: "" }), [
-      "component.secret: must not be empty",
+      "CONCIERGE_COMPONENT__SECRET (environment, for component.secret): must not be empty",
     ]);
   });
 
@@ -535,7 +571,7 @@ describe("environmentOverrides", () => {
 });
 
 describe("redactConfig and redactUrl", () => {
-  const config = parseConfig(minimal(), {}, "t");
+  const config = parseConfigFile(minimal(), {}, "t");
 
   test("masks the component secret and the database password", () => {
     const shown = redactConfig(config);

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
 import { pino } from "pino";
-import { DIRECT, SessionBook } from "../../src/presence/book.js";
 import { Outbox, type Wire } from "../../src/presence/outbox.js";
 
 const ALICE = "alice@example.org";
@@ -11,7 +10,6 @@ const CAROL = "carol@example.org";
 const ALICE_PHONE = `${ALICE}/phone`;
 const ALICE_LAPTOP = `${ALICE}/laptop`;
 const BOB_PHONE = `${BOB}/phone`;
-const ONLINE = { show: "online", idle: false } as const;
 
 interface Deferred {
   promise: Promise<void>;
@@ -67,14 +65,15 @@ class FakeWire implements Wire {
 
 function setup() {
   const wire = new FakeWire();
-  const book = new SessionBook();
+  /** Extra devices per user, beyond the bare JID (the hub's rule lives in the hub). */
+  const extra = new Map<string, string[]>();
   const lines: LogLine[] = [];
   const log = pino(
     { level: "info" },
     { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
   );
-  const outbox = new Outbox(wire, book, log);
-  return { wire, book, outbox, lines };
+  const outbox = new Outbox(wire, (user) => [user, ...(extra.get(user) ?? [])], log);
+  return { wire, extra, outbox, lines };
 }
 
 const message = (id: string) => (to: string) => xml("message", { to, id, type: "headline" });
@@ -136,40 +135,30 @@ describe("Outbox", () => {
   });
 
   describe("addressing users", () => {
-    it("a user without known devices gets one copy at the bare JID", async () => {
-      const { wire, outbox } = setup();
-      assert.deepEqual(outbox.addresses(ALICE), [ALICE]);
+    it("a user's copies go where the addressing rule says, one each", async () => {
+      const { wire, extra, outbox } = setup();
+      extra.set(ALICE, [ALICE_PHONE]);
       outbox.toUser(ALICE, message("1"));
       await outbox.idle();
-      assert.deepEqual(wire.to, [ALICE]);
+      assert.deepEqual(wire.to, [ALICE, ALICE_PHONE]);
     });
 
-    it("a user with known devices gets one copy at each, none at the bare JID", async () => {
-      const { wire, book, outbox } = setup();
-      book.report(ALICE, ALICE_PHONE, ONLINE, DIRECT);
-      book.report(ALICE, ALICE_LAPTOP, ONLINE, "room@muc.example.org");
-      assert.deepEqual(outbox.addresses(ALICE).sort(), [ALICE_LAPTOP, ALICE_PHONE]);
-      outbox.toUser(ALICE, message("1"));
-      await outbox.idle();
-      assert.deepEqual(wire.to.sort(), [ALICE_LAPTOP, ALICE_PHONE]);
-    });
-
-    it("toUsers mixes both, user by user", async () => {
-      const { wire, book, outbox } = setup();
-      book.report(BOB, BOB_PHONE, ONLINE, DIRECT);
+    it("toUsers goes user by user, in order", async () => {
+      const { wire, extra, outbox } = setup();
+      extra.set(BOB, [BOB_PHONE]);
       outbox.toUsers(new Set([ALICE, BOB, CAROL]), message("1"));
       await outbox.idle();
-      assert.deepEqual(wire.to, [ALICE, BOB_PHONE, CAROL]);
+      assert.deepEqual(wire.to, [ALICE, BOB, BOB_PHONE, CAROL]);
     });
 
-    it("the devices are those known when the batch is queued", async () => {
-      const { wire, book, outbox } = setup();
-      book.report(BOB, BOB_PHONE, ONLINE, DIRECT);
+    it("the addresses are those of the moment the batch is queued", async () => {
+      const { wire, extra, outbox } = setup();
+      extra.set(BOB, [BOB_PHONE]);
       outbox.toUser(BOB, message("1"));
-      book.drop(BOB, BOB_PHONE);
+      extra.delete(BOB);
       outbox.toUser(BOB, message("2"));
       await outbox.idle();
-      assert.deepEqual(wire.to, [BOB_PHONE, BOB]);
+      assert.deepEqual(wire.to, [BOB, BOB_PHONE, BOB]);
     });
 
     it("no recipients: nothing is queued and idle() resolves at once", async () => {

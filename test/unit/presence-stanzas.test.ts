@@ -4,15 +4,14 @@ import xml, { type Element } from "@xmpp/xml";
 import { SHOWS } from "../../src/presence/rules.js";
 import {
   GONE,
-  NS_IDLE,
   NS_PRESENCE,
-  bareOf,
   combinedPresence,
   escapeLocal,
   mirrorJid,
   readPresence,
   unescapeLocal,
 } from "../../src/presence/stanzas.js";
+import { NS_IDLE } from "../../src/xmpp/namespaces.js";
 
 const COMPONENT = "concierge.example.org";
 const ALICE = "alice@example.org";
@@ -293,14 +292,7 @@ describe("combinedPresence", () => {
   });
 });
 
-describe("bareOf and GONE", () => {
-  it("bareOf strips the resource, keeping slashes after the first", () => {
-    assert.equal(bareOf(PHONE), ALICE);
-    assert.equal(bareOf(ALICE), ALICE);
-    assert.equal(bareOf("a@b/c/d"), "a@b");
-    assert.equal(bareOf("example.org"), "example.org");
-  });
-
+describe("GONE", () => {
   it("GONE holds the conditions meaning the resource is not there", () => {
     for (const condition of ["recipient-unavailable", "service-unavailable", "item-not-found"]) {
       assert.ok(GONE.has(condition), condition);

@@ -209,9 +209,11 @@ describe("Router: iq requests", () => {
     assert.ok(seen);
     assert.equal(seen.stanza, stanza);
     assert.equal(seen.payload, payload);
-    assert.equal(seen.from.toString(), USER);
-    assert.equal(seen.from.bare().toString(), "juliet@capulet.example");
-    assert.equal(seen.to.toString(), COMPONENT);
+    assert.equal(seen.from.full, USER);
+    assert.equal(seen.from.bare, "juliet@capulet.example");
+    assert.equal(seen.user, "juliet@capulet.example");
+    assert.equal(seen.device, USER);
+    assert.equal(seen.to.full, COMPONENT);
   });
 
   test("the result swaps from and to and keeps the id", () => {
@@ -491,43 +493,6 @@ describe("Router: iq requests", () => {
 });
 
 describe("Router: iq responses", () => {
-  test("a result iq goes to the IqCaller and is never answered", async () => {
-    const { router, sent } = setup();
-    const pending = router.caller.request(
-      xml("iq", { type: "get", id: "out-1", to: USER }, query()),
-    );
-    assert.equal(sent.length, 1, "the request itself goes out through send");
-
-    const result = xml("iq", { type: "result", id: "out-1", from: USER, to: COMPONENT });
-    router.dispatch(result);
-
-    assert.equal(await pending, result);
-    assert.equal(sent.length, 1, "a result is never answered");
-    assert.equal(router.caller.pendingCount, 0);
-  });
-
-  test("an error iq rejects the pending request with its StanzaError and is never answered", async () => {
-    const { router, sent } = setup();
-    const pending = router.caller.request(
-      xml("iq", { type: "get", id: "out-2", to: USER }, query()),
-    );
-    router.dispatch(
-      xml(
-        "iq",
-        { type: "error", id: "out-2", from: USER, to: COMPONENT },
-        new StanzaError("feature-not-implemented", "nope").toElement(),
-      ),
-    );
-
-    await assert.rejects(pending, (error: unknown) => {
-      assert.ok(error instanceof StanzaError);
-      assert.equal(error.condition, "feature-not-implemented");
-      assert.equal(error.text, "nope");
-      return true;
-    });
-    assert.equal(sent.length, 1, "only the request was sent");
-  });
-
   test("an unexpected result or error iq is dropped without a reply and logged at debug", () => {
     const { router, sent, lines } = setup({ level: "debug" });
     router.dispatch(xml("iq", { type: "result", id: "stray", from: USER, to: COMPONENT }));
@@ -709,7 +674,7 @@ describe("Router: messages and presences", () => {
 
     assert.equal(seen?.stanza, stanza);
     assert.equal(seen?.payload, payload);
-    assert.equal(seen?.from.toString(), USER);
+    assert.equal(seen?.from.full, USER);
   });
 
   test("children without a namespace choose no handler", () => {
@@ -974,16 +939,6 @@ describe("Router: close()", () => {
 
     assert.deepEqual(seen, []);
     assert.equal(sent.length, 0);
-  });
-
-  test("after close() responses to our own requests are still accepted", async () => {
-    const { router } = setup();
-    const pending = router.caller.request(xml("iq", { type: "get", id: "o", to: USER }, query()));
-    await router.close(1_000);
-    const result = xml("iq", { type: "result", id: "o", from: USER });
-    router.dispatch(result);
-
-    assert.equal(await pending, result);
   });
 
   test("close() resolves at once when nothing is in flight", async () => {

@@ -7,7 +7,7 @@ import {
   type StanzaErrorCondition,
   type StanzaErrorType,
 } from "../../src/xmpp/stanza-error.js";
-import { childElements, errorReply, parseJid, replyTo } from "../../src/xmpp/stanza.js";
+import { childElements, errorReply, replyTo } from "../../src/xmpp/stanza.js";
 
 /** RFC 6120 §8.3.3: every defined condition with the error type it usually carries. */
 const CONDITIONS: [StanzaErrorCondition, StanzaErrorType][] = [
@@ -257,32 +257,6 @@ describe("stanza helpers", () => {
     assert.deepEqual(
       childElements(element).map((child) => child.name),
       ["a", "b"],
-    );
-  });
-
-  test("parseJid parses a valid address", () => {
-    assert.equal(parseJid("a@example.org/r", "from").toString(), "a@example.org/r");
-  });
-
-  test("parseJid refuses a missing or empty address with jid-malformed", () => {
-    for (const value of [undefined, "", 42]) {
-      assert.throws(
-        () => parseJid(value, "from"),
-        (error: unknown) =>
-          error instanceof StanzaError &&
-          error.condition === "jid-malformed" &&
-          error.text === "missing 'from' address",
-      );
-    }
-  });
-
-  test("parseJid refuses an invalid address with jid-malformed", () => {
-    assert.throws(
-      () => parseJid("juliet@", "to"),
-      (error: unknown) =>
-        error instanceof StanzaError &&
-        error.condition === "jid-malformed" &&
-        error.text === "'to' is not a valid JID",
     );
   });
 });
