@@ -1,6 +1,8 @@
 /** Small statistics and output helpers shared by the benchmarks. */
 import { performance } from "node:perf_hooks";
 
+export { seededRandom } from "../src/dev/random.js";
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,16 +57,4 @@ export function figureWriter(bench: string, target: string) {
 export function stopwatch(): () => string {
   const started = performance.now();
   return () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
-}
-
-/** mulberry32: a small, fast, seedable PRNG in [0, 1), so that every run uses the same data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -18,6 +18,8 @@ export interface AppOptions {
   migrate: boolean;
   /** The services to run (default: the ones the configuration turns on). */
   services?: Service[];
+  /** A stop was asked for before start-up began (a signal while the code was loading). */
+  earlySignal?: boolean;
 }
 
 /** A start-up failure whose message says what to do. */

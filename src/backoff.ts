@@ -70,12 +70,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Resolves when the signal aborts (at once if it has). */
+/** Resolves when the signal aborts (at once if it has). For a signal that outlives the wait, use
+ * `watchAbort` and dispose of it, or listeners pile up on the signal. */
 export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
+  return watchAbort(signal).promise;
+}
+
+/** A promise that resolves when the signal aborts, and a way to stop listening. */
+export function watchAbort(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
+  let dispose = () => {};
+  const promise = new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => resolve();
+    signal.addEventListener("abort", done, { once: true });
+    dispose = () => signal.removeEventListener("abort", done);
   });
+  return { promise, dispose };
 }
 
 /** `promise`, or `undefined` once `ms` have passed, whichever comes first. */

@@ -1,117 +1,20 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
-import { ConfigError, ConfigSchema, loadConfigFile, redactConfig } from "./config.js";
-import { Database } from "./db/database.js";
-import { classifyPgError, databaseAddress } from "./db/errors.js";
-import { migrate } from "./db/migrate.js";
-import { createLogger, flushLogger } from "./log.js";
-import { migrationsDir, packageVersion } from "./paths.js";
-import { runUntilSignal } from "./run.js";
-
-const USAGE = `Usage: concierge <command> [options]
-
-Commands:
-  start          connect to the XMPP server and serve until SIGTERM/SIGINT
-  migrate        apply pending database migrations, then exit
-  check-config   validate the configuration and print it (secrets masked), then exit
-  demo           run a private Prosody, a demo database and the daemon together
-
-Options:
-  -c, --config FILE   configuration file (YAML); default: $CONCIERGE_CONFIG
-      --no-migrate    (start) do not apply migrations at start
-  -h, --help          show this help
-  -v, --version       show the version
-
-Secrets and any other key can come from the environment, e.g. CONCIERGE_COMPONENT__SECRET,
-DATABASE_URL. See config/concierge.example.yaml.`;
-
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      "no-migrate": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      version: { type: "boolean", short: "v", default: false },
-    },
-  });
-  if (values.version) return print(packageVersion);
-  const [command, ...rest] = positionals;
-  if (values.help || !command) return print(USAGE, command ? 0 : 2);
-  if (rest.length) return fail(`unexpected argument: ${rest.join(" ")}`);
-
-  if (command === "demo") {
-    const { runDemo } = await import("./dev/demo.js");
-    return runDemo();
-  }
-  if (!["start", "migrate", "check-config"].includes(command)) {
-    return fail(`unknown command: ${command}\n\n${USAGE}`);
-  }
-
-  const file = await loadConfigFile(values.config, process.env);
-  if (command === "check-config") {
-    return print(`configuration is valid:\n${JSON.stringify(redactConfig(file), null, 2)}`);
-  }
-  const config = ConfigSchema.parse(file);
-  const log = createLogger(config.log.level);
-  try {
-    if (command === "migrate") return await migrateOnly(config.database.url, log);
-    const migrateOnStart = config.database.migrateOnStart && !values["no-migrate"];
-    return await runUntilSignal(config, log, { migrate: migrateOnStart });
-  } finally {
-    await flushLogger(log);
-  }
-}
-
-async function migrateOnly(url: string, log: ReturnType<typeof createLogger>): Promise<number> {
-  const db = new Database({
-    url,
-    poolSize: 2,
-    connectTimeoutMs: 10_000,
-    queryTimeoutMs: 600_000,
-    retry: { initialDelayMs: 1_000, maxDelayMs: 1_000 },
-    log,
-  });
-  try {
-    const applied = await migrate(db.pool, migrationsDir, log);
-    log.info({ applied: applied.length }, "migrations up to date");
-    return 0;
-  } catch (error) {
-    const { message } = classifyPgError(error, databaseAddress(url));
-    log.fatal(`migration failed: ${message}`);
-    return 1;
-  } finally {
-    await db.end();
-  }
-}
-
-function print(text: string, code = 0): number {
-  (code === 0 ? process.stdout : process.stderr).write(`${text}\n`);
-  return code;
-}
-
-function fail(message: string): number {
-  return print(`concierge: ${message}`, 2);
-}
+/**
+ * The `concierge` command. It stays this small so that SIGTERM and SIGINT are caught from the
+ * first moment: a signal that comes while the rest is loading is a stop before start-up (exit 0),
+ * not a kill by the runtime's default handler.
+ */
+let earlySignal = false;
+const remember = () => void (earlySignal = true);
+process.on("SIGTERM", remember);
+process.on("SIGINT", remember);
 
 process.on("unhandledRejection", (reason) => {
   // Every promise should be handled where it is made; if one slips through, say so and go on.
   process.stderr.write(`concierge: unhandled rejection: ${String(reason)}\n`);
 });
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof ConfigError) process.exit(fail(error.message));
-    if (
-      error instanceof TypeError &&
-      "code" in error &&
-      String(error.code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      process.exit(fail(`${error.message}\n\n${USAGE}`));
-    }
-    process.stderr.write(`concierge: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+const { main, exitOnError } = await import("./cli.js");
+process.off("SIGTERM", remember);
+process.off("SIGINT", remember);
+main(process.argv.slice(2), earlySignal).then((code) => process.exit(code), exitOnError);

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { App, type AppOptions } from "./app.js";
 import { aborted } from "./backoff.js";
 import type { Config } from "./config.js";
+import { watchLaunchers } from "./launcher.js";
 import { armWatchdog } from "./watchdog.js";
 
 /** How much longer than shutdown_timeout_ms the watchdog waits for a stuck event loop. */
@@ -35,6 +36,15 @@ export async function runUntilSignal(
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  if (options.earlySignal) onSignal("SIGTERM");
+  const unwatch = watchLaunchers((launcher) => {
+    if (stopping.signal.aborted) return;
+    log.warn(
+      { launcher },
+      `the program that started concierge, ${launcher}, has ended or lost its parent; shutting down`,
+    );
+    stopping.abort();
+  });
 
   const app = new App(config, log, options);
   let code = 0;
@@ -80,6 +90,7 @@ export async function runUntilSignal(
   } else {
     log.info("stopped");
   }
+  unwatch();
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
   return code;

@@ -8,6 +8,7 @@ import { createLogger, flushLogger } from "../log.js";
 import { projectRoot } from "../paths.js";
 import { runUntilSignal } from "../run.js";
 import { ensureDatabase } from "./database.js";
+import { takePidLock } from "./pid-lock.js";
 import { portIsFree, freePort } from "./ports.js";
 import { PrivateProsody, prosodyInstalled } from "./prosody.js";
 
@@ -18,13 +19,32 @@ const DEMO_ACCOUNTS = ["alice", "bob", "staff", "client"].map((username) => ({
 
 /**
  * `concierge demo`: a private Prosody (installed first if missing and we may), a `concierge_demo`
- * database, and the daemon, all on 127.0.0.1. Ctrl-C stops all three.
+ * database, and the daemon, all on 127.0.0.1. Ctrl-C stops all three. The state lives in
+ * `.concierge-demo/` (CONCIERGE_DEMO_DIR) and the database `concierge_demo`
+ * (CONCIERGE_DEMO_DATABASE); a second demo on the same folder is refused.
  */
-export async function runDemo(): Promise<number> {
+export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (!ensureProsody()) return 1;
-  const dir = join(projectRoot, ".concierge-demo");
+  const dir = env.CONCIERGE_DEMO_DIR ?? join(projectRoot, ".concierge-demo");
+  const database = env.CONCIERGE_DEMO_DATABASE ?? "concierge_demo";
   await mkdir(dir, { recursive: true });
-  const databaseUrl = await ensureDatabase("concierge_demo");
+  const release = await takePidLock(join(dir, "demo.pid"));
+  if (typeof release === "number") {
+    process.stderr.write(
+      `Another demo (pid ${release}) is running from ${dir}: stop it first, or give this one ` +
+        `its own CONCIERGE_DEMO_DIR and CONCIERGE_DEMO_DATABASE.\n`,
+    );
+    return 1;
+  }
+  try {
+    return await demo(dir, database);
+  } finally {
+    await release();
+  }
+}
+
+async function demo(dir: string, database: string): Promise<number> {
+  const databaseUrl = await ensureDatabase(database);
   const secret = randomBytes(16).toString("hex");
   const bot = { username: "concierge-bot", password: randomBytes(16).toString("hex") };
   const jid = "concierge.localhost";
@@ -63,7 +83,7 @@ Concierge demo
   XMPP server   127.0.0.1:${prosody.c2sPort} (domain localhost, MUC ${prosody.mucDomain})
   Component     ${jid} on port ${prosody.componentPort}
   Accounts      ${DEMO_ACCOUNTS.map((a) => `${a.username}@localhost`).join(", ")} (password "demo")
-  Database      concierge_demo
+  Database      ${database}
   Config        ${configPath}
 Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
 Room pool: 3 rooms ready in table roompool_rooms; claim one with

@@ -4,7 +4,7 @@ import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import {
   Backoff,
-  aborted,
+  watchAbort,
   sleep,
   within,
   type BackoffPolicy,
@@ -247,7 +247,8 @@ export class Link extends EventEmitter<LinkEvents> {
         : {}),
     });
     this.#session = session;
-    const stop = aborted(this.#stopping.signal);
+    const stopWatch = watchAbort(this.#stopping.signal);
+    const stop = stopWatch.promise;
     const loginTimer = new AbortController();
     try {
       const loggedIn = await Promise.race([
@@ -267,6 +268,8 @@ export class Link extends EventEmitter<LinkEvents> {
       }
     } catch (error) {
       outcome.cause = betterCause(outcome.cause, error);
+    } finally {
+      stopWatch.dispose();
     }
     // However it ended, the socket goes: a half-closed one would linger until the server's timeout.
     session.login.catch(() => undefined);

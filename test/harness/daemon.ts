@@ -14,6 +14,8 @@ export interface LogLine {
 }
 
 export interface DaemonOptions {
+  /** The component JID to connect as (default: the stack's; FLOOR_JID with its secret works too). */
+  componentJid?: string;
   secret?: string;
   databaseUrl?: string;
   componentPort?: number;
@@ -25,6 +27,24 @@ export interface DaemonOptions {
   name?: string;
   /** More top-level config sections (services). */
   extra?: Record<string, unknown>;
+  /** How the daemon is launched: as the tests usually do, or as operators do. */
+  launcher?: Launcher;
+  /** Run this script instead of src/main.ts (a fixture), with the config path and these args. */
+  fixture?: { script: string; args: string[] };
+}
+
+/** The ways people start the daemon: node with tsx's loader, the built file, or `npx tsx`. */
+export type Launcher = "node" | "dist" | "npx-tsx";
+
+function command(launcher: Launcher, args: string[]): [string, string[]] {
+  switch (launcher) {
+    case "node":
+      return [process.execPath, ["--import", "tsx", "src/main.ts", ...args]];
+    case "dist":
+      return [process.execPath, ["dist/src/main.js", ...args]];
+    case "npx-tsx":
+      return ["npx", ["--no-install", "tsx", "src/main.ts", ...args]];
+  }
 }
 
 /** `concierge start` as a child process, as an operator would run it, with its JSON log parsed. */
@@ -34,9 +54,13 @@ export class Daemon {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters = new Set<() => void>();
 
-  private constructor(readonly child: ChildProcess) {
+  constructor(readonly child: ChildProcess) {
+    // A test process that dies takes its daemons with it.
+    const kill = () => child.kill("SIGKILL");
+    process.once("exit", kill);
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
+        process.off("exit", kill);
         this.#notify();
         resolve({ code, signal });
       }),
@@ -55,7 +79,7 @@ export class Daemon {
   static async start(stack: Stack, options: DaemonOptions = {}): Promise<Daemon> {
     const config = {
       component: {
-        jid: stack.componentJid,
+        jid: options.componentJid ?? stack.componentJid,
         host: "127.0.0.1",
         port: options.componentPort ?? stack.prosody.componentPort,
         secret: options.secret ?? stack.secret,
@@ -68,15 +92,17 @@ export class Daemon {
     };
     const file = join(stack.prosody.dir, `concierge-${options.name ?? "daemon"}.yaml`);
     await writeFile(file, stringify(config));
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/main.ts", "start", "--config", file, ...(options.args ?? [])],
-      {
-        cwd: projectRoot,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, DATABASE_URL: "" },
-      },
-    );
+    const [program, args] = options.fixture
+      ? [
+          process.execPath,
+          ["--import", "tsx", options.fixture.script, file, ...options.fixture.args],
+        ]
+      : command(options.launcher ?? "node", ["start", "--config", file, ...(options.args ?? [])]);
+    const child = spawn(program, args, {
+      cwd: projectRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, DATABASE_URL: "" },
+    });
     return new Daemon(child);
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Relations } from "../../src/presence/relations.js";
+import { seededRandom } from "../../src/dev/random.js";
 
 const A = "a@example.org";
 const B = "b@example.org";
@@ -229,7 +230,7 @@ describe("Relations", () => {
 
     for (const seed of [1, 2, 3, 42, 1234, 99999, 0xdeadbeef, 7, 8, 9]) {
       it(`seed ${seed}: gained pairs, sees, viewersOf, visibleTo and members match`, () => {
-        const random = mulberry32(seed);
+        const random = seededRandom(seed);
         const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
         const subset = (): string[] =>
           Array.from({ length: Math.floor(random() * 5) }, () => pick(USERS));
@@ -300,18 +301,6 @@ describe("Relations", () => {
     }
   });
 });
-
-/** A small seeded PRNG, so that a failing sweep can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("Relations built viewer by viewer", () => {
   it("counts reasons per viewer and grants each pair once", () => {

@@ -12,6 +12,7 @@ import {
   unescapeLocal,
 } from "../../src/presence/stanzas.js";
 import { NS_IDLE } from "../../src/xmpp/namespaces.js";
+import { seededRandom } from "../../src/dev/random.js";
 
 const COMPONENT = "concierge.example.org";
 const ALICE = "alice@example.org";
@@ -172,7 +173,7 @@ describe("escapeLocal / unescapeLocal (XEP-0106)", () => {
   });
 
   it("round-trips random strings over the special characters (seeded)", () => {
-    const random = mulberry32(20240601);
+    const random = seededRandom(20240601);
     const alphabet = [
       ...XEP_0106.map(([c]) => c),
       "a",
@@ -198,7 +199,7 @@ describe("escapeLocal / unescapeLocal (XEP-0106)", () => {
   });
 
   it("round-trips random strings of arbitrary code points (seeded)", () => {
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     for (let round = 0; round < 2_000; round++) {
       const length = Math.floor(random() * 12);
       const points = Array.from({ length }, () =>
@@ -302,15 +303,3 @@ describe("GONE", () => {
     }
   });
 });
-
-/** A small seeded PRNG, so that a failing case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

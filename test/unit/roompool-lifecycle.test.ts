@@ -21,8 +21,9 @@ import {
  *
  * and the comments of lifecycle.ts: intruders are kicked, a participant coming back to a closing
  * room resumes the chat, unhonoured claims fall back one step, a room gone from the MUC service
- * is made again while nobody is in it and closed otherwise, a room already closed is destroyed
- * again if someone is in it.
+ * is made again while nobody is in it and closed otherwise, a room someone else made while the
+ * bot was away is closed without a destroy (it is not the bot's), a room already closed is
+ * destroyed again if someone is in it.
  */
 
 const STAFF = "sam";
@@ -57,6 +58,7 @@ const EVENTS = {
   "left by a stranger": { kind: "left", nick: STRANGER },
   "claim-timeout": { kind: "claim-timeout" },
   vanished: { kind: "vanished" },
+  taken: { kind: "taken" },
 } satisfies Record<string, RoomEvent>;
 
 /** Actions in short: "kick:<nick>", "destroy", "recreate". */
@@ -92,6 +94,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.available),
     "claim-timeout": same(S.available),
     vanished: same(S.available, "recreate"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   staff_claimed: {
     // Whoever joins the claimed room (they had the password) is taken as the staff member.
@@ -103,6 +107,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.staff_claimed),
     "claim-timeout": to("available", undefined, undefined),
     vanished: same(S.staff_claimed, "recreate"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   staff_waiting: {
     "joined by a stranger": same(S.staff_waiting, `kick:${STRANGER}`),
@@ -113,6 +119,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.staff_waiting),
     "claim-timeout": same(S.staff_waiting),
     vanished: to("available", undefined, undefined, "recreate"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   client_claimed: {
     "joined by a stranger": to("chatting", STAFF, STRANGER),
@@ -123,6 +131,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.client_claimed),
     "claim-timeout": to("staff_waiting", STAFF, undefined),
     vanished: closedAnd("destroy"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   chatting: {
     "joined by a stranger": same(S.chatting, `kick:${STRANGER}`),
@@ -133,6 +143,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.chatting),
     "claim-timeout": same(S.chatting),
     vanished: closedAnd("destroy"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   "closing, staff stayed": {
     // Anyone joining a closing room takes the empty seat (no kick): see the report.
@@ -144,6 +156,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S["closing, staff stayed"]),
     "claim-timeout": same(S["closing, staff stayed"]),
     vanished: closedAnd("destroy"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   "closing, client stayed": {
     "joined by a stranger": to("chatting", STRANGER, CLIENT),
@@ -154,6 +168,8 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S["closing, client stayed"]),
     "claim-timeout": same(S["closing, client stayed"]),
     vanished: closedAnd("destroy"),
+    // Someone else made the room: nothing to destroy, the row says it is over.
+    taken: closedAnd(),
   },
   closed: {
     "joined by a stranger": same(S.closed, "destroy"),
@@ -164,6 +180,7 @@ const TRANSITIONS: Record<string, Record<string, Expected>> = {
     "left by a stranger": same(S.closed),
     "claim-timeout": same(S.closed),
     vanished: same(S.closed),
+    taken: same(S.closed),
   },
 };
 
@@ -432,6 +449,7 @@ describe("applyAll", () => {
         checked += 1;
       }
     }
-    assert.equal(checked, Object.keys(STATES).length * (1 + 8 + 64 + 512));
+    const n = events.length;
+    assert.equal(checked, Object.keys(STATES).length * (1 + n + n ** 2 + n ** 3));
   });
 });
