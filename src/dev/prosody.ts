@@ -4,25 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { freePort, portAccepts } from "./ports.js";
+import type { Account, PrivateServer, ServerOptions } from "./server.js";
 
-export interface Account {
-  username: string;
-  password: string;
-}
-
-export interface ProsodyOptions {
-  /** The virtual host; default "localhost". */
-  domain?: string;
-  /** Components (XEP-0114) the server accepts; each gets its own secret. */
-  components?: { jid: string; secret: string }[];
-  accounts?: Account[];
-  /** Bare JIDs made server admins (they own every MUC room). */
-  admins?: string[];
-  /** A folder to keep the server's data in (the demo); default a new temp folder, removed at stop. */
-  dir?: string;
-  c2sPort?: number;
-  componentPort?: number;
-}
+export type { Account } from "./server.js";
+export type ProsodyOptions = ServerOptions;
 
 export class ProsodyMissingError extends Error {
   constructor() {
@@ -39,7 +24,8 @@ export function prosodyInstalled(): boolean {
  * A private Prosody for tests, benchmarks and the demo: generated config in its own folder, its
  * own ports on 127.0.0.1, a MUC service, the given components and accounts, no rate limits.
  */
-export class PrivateProsody {
+export class PrivateProsody implements PrivateServer {
+  readonly kind = "prosody";
   readonly domain: string;
   readonly mucDomain: string;
   #process: ChildProcess | undefined;
