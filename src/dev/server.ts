@@ -24,6 +24,8 @@ export interface ServerOptions {
   accounts?: Account[];
   /** Bare JIDs made server admins (on Prosody they own every MUC room). */
   admins?: string[];
+  /** The room-pool bot's username, put in the snippet's place of concierge-bot; default that. */
+  bot?: string;
   /** A folder to keep the server's data in (the demo); default a new temp folder, removed at stop. */
   dir?: string;
   c2sPort?: number;
