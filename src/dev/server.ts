@@ -3,6 +3,8 @@
  * Prosody (./prosody.ts) or an ejabberd (./ejabberd.ts), each built from the configuration
  * snippet shipped to operators (config/prosody, config/ejabberd).
  */
+import { PrivateEjabberd } from "./ejabberd.js";
+import { PrivateProsody } from "./prosody.js";
 
 export type ServerKind = "prosody" | "ejabberd";
 
@@ -55,4 +57,9 @@ export interface PrivateServer {
   stop(options?: { remove?: boolean }): Promise<void>;
   /** Stops and starts again on the same ports with the same data. */
   restart(): Promise<void>;
+}
+
+/** Starts a private server of that kind. */
+export function startServer(kind: ServerKind, options: ServerOptions = {}): Promise<PrivateServer> {
+  return kind === "prosody" ? PrivateProsody.start(options) : PrivateEjabberd.start(options);
 }
