@@ -281,9 +281,9 @@ export class PrivateEjabberd implements PrivateServer {
     }
     password.value = first.secret;
     for (const { jid, secret } of others) {
-      const entry = doc.createNode({ password: secret });
-      entry.commentBefore = " test-only: a further component on the same listener";
-      (hosts as YAMLMap).set(jid, entry);
+      const key = doc.createNode(jid);
+      key.commentBefore = " test-only: a further component on the same listener";
+      (hosts as YAMLMap).items.push(doc.createPair(key, { password: secret }));
     }
     const mucHosts = doc.getIn(["modules", "mod_muc", "hosts"]);
     const muc = isSeq(mucHosts) ? mucHosts.items[0] : undefined;
