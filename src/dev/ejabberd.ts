@@ -307,6 +307,8 @@ export class PrivateEjabberd implements PrivateServer {
       acme: { auto: false },
       s2s_access: "none",
       auth_password_format: "plain",
+      // As the packaged ejabberd.yml: SCRAM and PLAIN (which only raw test clients use).
+      disable_sasl_mechanisms: ["digest-md5", "x-oauth2"],
       // Caches (accounts, rosters, caps) hold thousands of test users without evictions.
       cache_size: 100_000,
       listen: [
@@ -332,16 +334,14 @@ export class PrivateEjabberd implements PrivateServer {
         c2s: { allow: "all" },
         pubsub_createnode: { allow: "local" },
       },
+      // Only what Concierge and its tests use: every module adds to the start.
       modules: {
         mod_caps: {},
         mod_disco: {},
         mod_ping: {},
-        mod_private: {},
         // The "pep" plugin carries PEP; mod_caps lets it notify contacts with +notify features.
         mod_pubsub: { access_createnode: "pubsub_createnode", plugins: ["flat", "pep"] },
         mod_roster: {},
-        mod_vcard: { search: false },
-        mod_version: { show_os: false },
         // `ejabberdctl` room commands (e.g. set_room_affiliation) for tests and operators.
         mod_muc_admin: {},
       },
