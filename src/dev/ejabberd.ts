@@ -82,6 +82,8 @@ export class PrivateEjabberd implements PrivateServer {
     if (!ejabberdInstalled()) throw new EjabberdMissingError();
     const user = await ejabberdUser();
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "concierge-ejabberd-")));
+    // A given folder is made here; its parents must let the ejabberd user through.
+    await mkdir(dir, { recursive: true });
     const server = new PrivateEjabberd(
       dir,
       await nodeName(dir),
