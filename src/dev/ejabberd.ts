@@ -16,7 +16,7 @@ import {
 } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { isMap, isScalar, isSeq, parseDocument, stringify, type YAMLMap } from "yaml";
 import { freePort, portAccepts } from "./ports.js";
@@ -84,6 +84,7 @@ export class PrivateEjabberd implements PrivateServer {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "concierge-ejabberd-")));
     // A given folder is made here; its parents must let the ejabberd user through.
     await mkdir(dir, { recursive: true });
+    await checkReachable(dir, user);
     const server = new PrivateEjabberd(
       dir,
       await nodeName(dir),
@@ -646,6 +647,24 @@ async function ejabberdUser(): Promise<SystemUser> {
     throw new Error("a private ejabberd needs root or the ejabberd user (ejabberdctl's rule)");
   }
   return user;
+}
+
+/** Fails clearly if the ejabberd user cannot get to `dir` (ejabberd would exit without a log). */
+async function checkReachable(dir: string, user: SystemUser): Promise<void> {
+  for (let parent = dirname(resolve(dir)); ; parent = dirname(parent)) {
+    const { mode, uid, gid } = await stat(parent);
+    const searchable =
+      (mode & 0o001) !== 0 ||
+      (uid === user.uid && (mode & 0o100) !== 0) ||
+      (gid === user.gid && (mode & 0o010) !== 0);
+    if (!searchable) {
+      throw new Error(
+        `the ejabberd user cannot reach ${dir}: ${parent} is not searchable by it ` +
+          `(mode ${(mode & 0o777).toString(8)}); use a folder whose parents are`,
+      );
+    }
+    if (parent === dirname(parent)) return;
+  }
 }
 
 /** The node's name: made once per folder (Mnesia's data belongs to one node name). */
