@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Component } from "@xmpp/component-core";
 import type { Element } from "@xmpp/xml";
@@ -214,5 +216,34 @@ describe("a private ejabberd", () => {
     await server.stop();
     assert.deepEqual(await nodeProcesses(server.node), []);
     assert.ok(!existsSync(server.dir), `${server.dir} is gone`);
+  });
+});
+
+describe("a private ejabberd on a folder of its own (the demo's)", () => {
+  test("keeps its node name and accounts across instances; passwords follow the options", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "concierge-ejabberd-kept-"));
+    await chmod(dir, 0o755); // the ejabberd user must get through to the folder inside
+    try {
+      const options = { dir: join(dir, "ejabberd"), components: [{ jid: COMPONENT_JID, secret }] };
+      const first = await PrivateEjabberd.start({
+        ...options,
+        accounts: [{ username: "kept", password: "one" }],
+      });
+      await first.stop();
+      assert.ok(existsSync(first.dir), "stop keeps a folder it was given");
+      const second = await PrivateEjabberd.start({
+        ...options,
+        accounts: [{ username: "kept", password: "two" }],
+      });
+      try {
+        assert.equal(second.node, first.node);
+        const client = await TestClient.connect(second, { username: "kept", password: "two" });
+        await client.stop();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
