@@ -5,12 +5,13 @@ import { chmod, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Component } from "@xmpp/component-core";
+import type { Component } from "@xmpp/component-core";
 import type { Element } from "@xmpp/xml";
 import { PrivateEjabberd } from "../../src/dev/ejabberd.js";
 import type { Account } from "../../src/dev/server.js";
 import { EJABBERD_SNIPPET } from "../../src/dev/snippets.js";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
+import { connectComponent } from "../harness/component.js";
 import { COMPONENT_JID, FLOOR_JID, testAccounts } from "../harness/stack.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
@@ -49,25 +50,13 @@ async function connect(account: Account, resource = "test"): Promise<TestClient>
   return client;
 }
 
-/** A raw XEP-0114 connection; resolves once authenticated, rejects with the server's refusal. */
-async function component(jid: string, password: string, onStanza?: (stanza: Element) => void) {
-  const entity = new Component({
-    service: `xmpp://127.0.0.1:${server.componentPort}`,
-    domain: jid,
-  });
+async function component(
+  jid: string,
+  password: string,
+  onStanza?: (stanza: Element, entity: Component) => void,
+): Promise<Component> {
+  const entity = await connectComponent(server, jid, password, onStanza);
   components.push(entity);
-  const online = new Promise<void>((resolve, reject) => {
-    entity.once("online", () => resolve());
-    entity.once("error", reject);
-  });
-  entity.on("error", () => {});
-  entity.on("open", (header: Element) => {
-    entity.authenticate(String(header.attrs.id), password).catch(() => undefined);
-  });
-  if (onStanza) entity.on("stanza", onStanza);
-  await entity.connect(`xmpp://127.0.0.1:${server.componentPort}`);
-  await entity.open({ domain: jid });
-  await online;
   return entity;
 }
 
@@ -105,7 +94,7 @@ describe("a private ejabberd", () => {
   });
 
   test("a component authenticates with its secret; a client's iq reaches it and back", async () => {
-    const entity = await component(COMPONENT_JID, secret, (stanza) => {
+    await component(COMPONENT_JID, secret, (stanza, entity) => {
       if (stanza.name !== "iq" || stanza.attrs.type !== "get") return;
       const { id, from, to } = stanza.attrs as Record<string, string>;
       void entity.send(
