@@ -6,6 +6,8 @@
 -- into prosody.cfg.lua instead, put the two global settings before the first VirtualHost or
 -- Component line: settings after such a line belong to that host.
 -- Check with `prosodyctl check config`, then restart Prosody (a reload does not open new ports).
+-- (Concierge's test harness runs this very file, with its own names in place of example.org,
+-- concierge.example.org, concierge-bot, the port and the secret: src/dev/prosody.ts.)
 
 ---------- Global section ----------
 

@@ -1,28 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { freePort, portAccepts } from "./ports.js";
+import type { Account, PrivateServer, ServerOptions } from "./server.js";
+import { PROSODY_SNIPPET, SNIPPET_NAMES, readSnippet } from "./snippets.js";
 
-export interface Account {
-  username: string;
-  password: string;
-}
-
-export interface ProsodyOptions {
-  /** The virtual host; default "localhost". */
-  domain?: string;
-  /** Components (XEP-0114) the server accepts; each gets its own secret. */
-  components?: { jid: string; secret: string }[];
-  accounts?: Account[];
-  /** Bare JIDs made server admins (they own every MUC room). */
-  admins?: string[];
-  /** A folder to keep the server's data in (the demo); default a new temp folder, removed at stop. */
-  dir?: string;
-  c2sPort?: number;
-  componentPort?: number;
-}
+export type { Account } from "./server.js";
+export type ProsodyOptions = ServerOptions;
 
 export class ProsodyMissingError extends Error {
   constructor() {
@@ -37,11 +24,14 @@ export function prosodyInstalled(): boolean {
 
 /**
  * A private Prosody for tests, benchmarks and the demo: generated config in its own folder, its
- * own ports on 127.0.0.1, a MUC service, the given components and accounts, no rate limits.
+ * own ports on 127.0.0.1, the given components and accounts, no rate limits. The components and
+ * the MUC service are those of the operators' snippet (config/prosody/concierge.cfg.lua), which
+ * the generated config includes as an operator's conf.d would.
  */
-export class PrivateProsody {
+export class PrivateProsody implements PrivateServer {
+  readonly kind = "prosody";
   readonly domain: string;
-  readonly mucDomain: string;
+  #mucDomain: string;
   #process: ChildProcess | undefined;
 
   private constructor(
@@ -52,7 +42,12 @@ export class PrivateProsody {
     private readonly ownsDir: boolean,
   ) {
     this.domain = options.domain ?? "localhost";
-    this.mucDomain = `conference.${this.domain}`;
+    this.#mucDomain = `conference.${this.domain}`;
+  }
+
+  /** The snippet's MUC service (conference.<domain>). */
+  get mucDomain(): string {
+    return this.#mucDomain;
   }
 
   static async start(options: ProsodyOptions = {}): Promise<PrivateProsody> {
@@ -67,6 +62,7 @@ export class PrivateProsody {
     );
     await mkdir(join(dir, "data"), { recursive: true });
     await mkdir(join(dir, "certs"), { recursive: true });
+    await writeFile(server.snippetPath, await server.#snippet());
     await writeFile(server.configPath, server.#config());
     await server.addAccounts(options.accounts ?? []);
     await server.#launch();
@@ -75,6 +71,11 @@ export class PrivateProsody {
 
   get configPath(): string {
     return join(this.dir, "prosody.cfg.lua");
+  }
+
+  /** The operators' snippet with this server's names, ports and secrets; the config includes it. */
+  get snippetPath(): string {
+    return join(this.dir, "concierge.cfg.lua");
   }
 
   get service(): string {
@@ -144,12 +145,65 @@ export class PrivateProsody {
 
   async #listening(): Promise<boolean> {
     if (!(await portAccepts(this.c2sPort))) return false;
-    // The component port opens only when a component is configured.
-    return !this.options.components?.length || portAccepts(this.componentPort);
+    return portAccepts(this.componentPort);
   }
 
+  /**
+   * The shipped snippet with this server's names: the first component in place of
+   * concierge.example.org (its port and secret set), each further one declared by a copy of that
+   * block. Throws if the snippet no longer has the parts the harness fills in.
+   */
+  async #snippet(): Promise<string> {
+    const [first, ...others] = this.#components();
+    let text = await readSnippet(PROSODY_SNIPPET, {
+      domain: this.domain,
+      component: first.jid,
+      bot: this.options.bot ?? SNIPPET_NAMES.bot,
+    });
+    const fail: (what: string) => never = (what) => {
+      throw new Error(`${PROSODY_SNIPPET}: ${what}; the Prosody harness cannot fill it in`);
+    };
+    const ports = /^component_ports = \{ \d+ \}/m;
+    if (!ports.test(text)) fail("no `component_ports = { N }` line");
+    text = text.replace(ports, `component_ports = { ${this.componentPort} }`);
+    // The component's block: its Component line and the indented lines below it.
+    const declaration = new RegExp(
+      `^Component ${escapeRegExp(luaString(first.jid))}.*\\n(?:[ \\t]+.*\\n)*`,
+      "m",
+    );
+    const secret = `component_secret = ${luaString(SNIPPET_NAMES.secret)}`;
+    const block = declaration.exec(text)?.[0] ?? "";
+    if (!block.includes(secret))
+      fail(`no Component "${first.jid}" block with its component_secret`);
+    const withSecret = (source: string, value: string) =>
+      source.replace(secret, () => `component_secret = ${luaString(value)}`);
+    text = withSecret(text, first.secret);
+    this.#mucDomain = /^Component "([^"]+)" "muc"/m.exec(text)?.[1] ?? fail("no MUC component");
+    if (others.length) {
+      text +=
+        "\n---------- Test-only: further components, declared like the one above ----------\n\n";
+      for (const { jid, secret: value } of others) {
+        text +=
+          withSecret(
+            block.replace(luaString(first.jid), () => luaString(jid)),
+            value,
+          ) + "\n";
+      }
+    }
+    return `-- Generated from ${PROSODY_SNIPPET} for a private test/demo server; rewritten at every start.\n\n${text}`;
+  }
+
+  /** The components to declare; with none, the snippet's own with a secret nobody knows. */
+  #components(): [{ jid: string; secret: string }, ...{ jid: string; secret: string }[]] {
+    const [first, ...others] = this.options.components ?? [];
+    return first
+      ? [first, ...others]
+      : [{ jid: `concierge.${this.domain}`, secret: randomBytes(16).toString("hex") }];
+  }
+
+  /** Test-only global settings, the virtual host, then the snippet (as conf.d/ would be). */
   #config(): string {
-    const { components = [], admins = [] } = this.options;
+    const { admins = [] } = this.options;
     const lines = [
       "-- Generated for a private Concierge test/demo server. Do not edit: it is rewritten.",
       "run_as_root = true",
@@ -160,8 +214,6 @@ export class PrivateProsody {
       `c2s_ports = { ${this.c2sPort} }`,
       `c2s_interfaces = { "127.0.0.1" }`,
       `c2s_direct_tls_ports = { }`,
-      `component_ports = { ${this.componentPort} }`,
-      `component_interfaces = { "127.0.0.1" }`,
       `s2s_ports = { }`,
       `http_ports = { }`,
       `https_ports = { }`,
@@ -175,18 +227,16 @@ export class PrivateProsody {
       "",
       `VirtualHost ${luaString(this.domain)}`,
       "",
-      `Component ${luaString(this.mucDomain)} "muc"`,
-      `  restrict_room_creation = false`,
-      `  muc_tombstones = false`,
+      "-- The operators' snippet: component port, components, MUC service.",
+      `Include ${luaString(this.snippetPath)}`,
       "",
-      ...components.flatMap(({ jid, secret }) => [
-        `Component ${luaString(jid)}`,
-        `  component_secret = ${luaString(secret)}`,
-        "",
-      ]),
     ];
     return lines.join("\n");
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Prosody's datamanager escapes every non-alphanumeric byte of a path part as %xx. */

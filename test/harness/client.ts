@@ -1,13 +1,13 @@
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import type { Account } from "../../src/dev/prosody.js";
+import type { Account, PrivateServer } from "../../src/dev/server.js";
 import type { Stack } from "./stack.js";
 
 export { xml };
 
 let counter = 0;
 
-/** A real c2s client logged in through the private Prosody, with a raw request helper. */
+/** A real c2s client logged in through the private server, with a raw request helper. */
 export class TestClient {
   readonly #pending = new Map<string, (reply: Element) => void>();
   readonly received: Element[] = [];
@@ -26,10 +26,16 @@ export class TestClient {
     xmpp.on("error", () => {});
   }
 
-  static async connect(stack: Stack, account: Account, resource = "test"): Promise<TestClient> {
+  /** Logs in through the stack's server, or through `server` itself. */
+  static async connect(
+    target: Stack | PrivateServer,
+    account: Account,
+    resource = "test",
+  ): Promise<TestClient> {
+    const server = "prosody" in target ? target.prosody : target;
     const xmpp = client({
-      service: stack.prosody.service,
-      domain: stack.prosody.domain,
+      service: server.service,
+      domain: server.domain,
       username: account.username,
       password: account.password,
       resource,
