@@ -37,6 +37,8 @@ export class StanzaError extends Error {
   readonly text: string | undefined;
   /** An application-specific condition (RFC 6120 §8.3.4), next to the defined one. */
   readonly application: Element | undefined;
+  /** The error stanza this was read from, when it came from elsewhere. */
+  stanza: Element | undefined;
 
   constructor(
     condition: StanzaErrorCondition,
@@ -71,7 +73,9 @@ export class StanzaError extends Error {
     const condition = isCondition(name) ? name : "undefined-condition";
     const text = error?.getChildText("text", NS_STANZAS) ?? undefined;
     const type = error?.attrs.type as StanzaErrorType | undefined;
-    return new StanzaError(condition, text, type);
+    const read = new StanzaError(condition, text, type);
+    read.stanza = stanza;
+    return read;
   }
 }
 

@@ -40,6 +40,9 @@ export class TestClient {
       password: account.password,
       resource,
     });
+    // Tests reconnect people themselves: a client that came back on its own after a server
+    // restart would replace the session the test made for that person meanwhile.
+    xmpp.reconnect.stop();
     const wrapper = new TestClient(xmpp);
     await xmpp.start();
     // Available presence, as every real client sends: servers deliver headlines only then.

@@ -19,7 +19,7 @@ export interface DaemonOptions {
   secret?: string;
   databaseUrl?: string;
   componentPort?: number;
-  reconnect?: { initial_delay_ms: number; max_delay_ms: number };
+  reconnect?: { initial_delay_ms: number; max_delay_ms: number; login_timeout_ms?: number };
   shutdownTimeoutMs?: number;
   logLevel?: string;
   args?: string[];
