@@ -6,8 +6,10 @@
  *   npm run fuzz -- --stanzas 100000 --seed 12345
  *
  * Flags: --stanzas (default 100,000), --seed (default random), --clients (4), --concurrency
- * (iqs in flight, 16), --timeout (ms until a reply is missing, 5,000), --oversize-rate (share of
- * deliberately oversized stanzas, sent from their own connection, default 0.0001).
+ * (iqs in flight, 16), --timeout (ms until a reply is missing, 5,000), --churn-every (stanzas
+ * between two replacements of the client that comes and goes, 2,000; 0 for never),
+ * --oversize-rate (share of deliberately oversized stanzas, sent from their own connection,
+ * default 0.0001).
  */
 import { randomInt } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -17,7 +19,7 @@ import { progress } from "./stats.js";
 
 const USAGE =
   "usage: npm run fuzz -- [--stanzas N] [--seed N] [--clients N] [--concurrency N] " +
-  "[--timeout MS] [--oversize-rate X]";
+  "[--timeout MS] [--churn-every N] [--oversize-rate X]";
 
 interface Settings {
   stanzas: number;
@@ -25,6 +27,7 @@ interface Settings {
   clients: number;
   concurrency: number;
   timeoutMs: number;
+  churnEvery: number;
   oversizeRate: number;
 }
 
@@ -37,6 +40,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       clients: { type: "string", default: "4" },
       concurrency: { type: "string", default: "16" },
       timeout: { type: "string", default: "5000" },
+      "churn-every": { type: "string", default: "2000" },
       "oversize-rate": { type: "string", default: "0.0001" },
       help: { type: "boolean", default: false },
     },
@@ -55,6 +59,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     clients: integerFlag("clients", values.clients, 4, 50),
     concurrency: integerFlag("concurrency", values.concurrency, 1, 1_000),
     timeoutMs: integerFlag("timeout", values.timeout, 100),
+    churnEvery: integerFlag("churn-every", values["churn-every"], 0),
     oversizeRate,
   };
 }
@@ -67,6 +72,7 @@ runBench("fuzz", USAGE, parseSettings, async (settings) => {
     clients: settings.clients,
     concurrency: settings.concurrency,
     replyTimeoutMs: settings.timeoutMs,
+    churnEvery: settings.churnEvery,
     oversizeRate: settings.oversizeRate,
     progress,
   });

@@ -1,9 +1,11 @@
 /**
  * Fuzzing the running daemon through a real server: a private Prosody and a scratch database
  * (test/harness/stack.ts), the daemon as a child process with every service on (NEERC, OLPC,
- * the room pool with its bot, presence), several real c2s clients, one NEERC room each client
- * may or may not belong to, a pool room two of them chat in. The clients send the generator's
- * stanzas (test/fuzz/generator.ts) in a seeded order with a bounded number of iqs in flight.
+ * the room pool with its bot, presence), several real c2s clients, NEERC rooms each client may
+ * or may not belong to, a pool room two of them chat in, and one more client that is replaced
+ * by a new connection every couple of thousand stanzas (devices that come and go, without a
+ * word to the component). The clients send the generator's stanzas (test/fuzz/generator.ts) in
+ * a seeded order with a bounded number of iqs in flight.
  *
  * Checked: the daemon never exits; every iq get/set (and every iq of an unknown type, which
  * the server refuses itself) gets exactly one reply within `replyTimeoutMs`, none missing,
@@ -45,6 +47,12 @@ export interface FuzzOptions {
   slowMs?: number;
   /** Stanzas sent before the RSS baseline is taken; default min(1,000, stanzas / 10). */
   warmup?: number;
+  /**
+   * One more client sends its share of stanzas and is replaced by a new connection (a new
+   * resource) every this many stanzas, so that devices come and go; default 2,000 (each login
+   * costs the server about a second of CPU: SCRAM in Lua), 0 for never.
+   */
+  churnEvery?: number;
   /** Share of deliberately oversized stanzas, sent from a separate connection; default 0. */
   oversizeRate?: number;
   /** The daemon's log level; default info ("trace" logs every stanza in and out, for debugging). */
@@ -145,11 +153,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const warmup = options.warmup ?? Math.min(1_000, Math.floor(options.stanzas / 10));
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tag = `fuzz seed ${seed}`;
-  progress(`${tag}: ${options.stanzas} stanzas from ${clientCount} clients`);
+  const churnEvery = options.churnEvery ?? 2_000;
+  progress(
+    `${tag}: ${options.stanzas} stanzas from ${clientCount} clients` +
+      (churnEvery > 0 ? ` and one that is replaced every ${churnEvery} stanzas` : ""),
+  );
 
   const names = Array.from({ length: clientCount }, (_, i) => `user${i + 1}`);
   const account = (name: string): Account => ({ username: name, password: `pw-${name}` });
-  const stack = await startStack({ accounts: [...names, "bot", "big"].map(account) });
+  const stack = await startStack({ accounts: [...names, "churn", "bot", "big"].map(account) });
   const clients: TestClient[] = [];
   let daemon: Daemon | undefined;
   let db: pg.Pool | undefined;
@@ -251,9 +263,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     // Every client is a device of the presence core (and a querier the index can notify).
     for (const c of clients) await c.xmpp.send(xml("presence", { to: stack.componentJid }));
 
+    // The churning client: index clientCount, replaced every churnEvery stanzas.
+    const churnIndex = clientCount;
+    let churnGeneration = 0;
+    const connectChurn = async () => {
+      const churn = await TestClient.connect(stack, account("churn"), `churn${churnGeneration++}`);
+      tolerateBadAddresses(churn);
+      return churn;
+    };
+    if (churnEvery > 0) clients.push(await connectChurn());
+    // Logging in takes the server a second (SCRAM in Lua): the next one connects meanwhile.
+    let nextChurn = churnEvery > 0 ? connectChurn() : undefined;
+    const stopping: Promise<void>[] = [];
+
     const world = fuzzWorld(
       stack,
-      names.map((_, i) => jidOf(i)),
+      [...names.map((_, i) => jidOf(i)), `churn@${stack.prosody.domain}`],
       poolRooms,
     );
     const generator = new StanzaGenerator(seed, world, { oversizeRate: options.oversizeRate ?? 0 });
@@ -269,8 +294,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const findings = new Map<string, Finding>();
     const failures: string[] = [];
     const fail = (message: string) => failures.push(`${tag}: ${message}`);
+    /** One finding per kind and message; numbers (delays, ports, sizes) do not split them. */
     const find = (kind: string, message: string, sample?: string) => {
-      const key = `${kind} ${message}`;
+      const key = `${kind} ${message.replace(/\d+/gu, "N")}`;
       let finding = findings.get(key);
       if (!finding) findings.set(key, (finding = { kind, message, count: 0, samples: [] }));
       finding.count++;
@@ -292,7 +318,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       record.xml = undefined;
     };
 
-    clients.forEach((c, clientIndex) => {
+    /** Clients replaced on purpose: their streams end without it being a failure. */
+    const retired = new Set<TestClient>();
+    const watch = (c: TestClient, clientIndex: number) => {
       c.xmpp.on("stanza", (stanza: Element) => {
         const type = String(stanza.attrs.type ?? "");
         const key = `${stanza.name}:${type || "-"}`;
@@ -357,7 +385,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           );
       });
       c.xmpp.on("disconnect", () => {
-        if (!sending) return;
+        if (!sending || retired.has(c)) return;
         fail(
           `client ${clientIndex + 1}'s stream was closed by the server after stanza #${stanzasSent - 1}`,
         );
@@ -368,7 +396,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           }
         }
       });
-    });
+    };
+    clients.forEach(watch);
 
     const sweeper = setInterval(() => {
       const now = performance.now();
@@ -399,7 +428,20 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     for (let i = 0; i < options.stanzas; i++) {
       if (daemonExited) break;
       const stanza = generator.next();
-      const clientIndex = senders.int(0, clientCount - 1);
+      const clientIndex = senders.int(0, clients.length - 1);
+      if (churnEvery > 0 && i > 0 && i % churnEvery === 0) {
+        // The churning device goes (without a word to the component) and a new one comes.
+        const waitUntil = performance.now() + replyTimeoutMs;
+        const busy = () => [...pending.values()].some((r) => r.client === churnIndex);
+        while (busy() && performance.now() < waitUntil) await sleep(10);
+        const old = clients[churnIndex]!;
+        retired.add(old);
+        stopping.push(old.stop());
+        const next = await nextChurn!;
+        nextChurn = connectChurn();
+        watch(next, churnIndex);
+        clients[churnIndex] = next;
+      }
       bytes += stanza.bytes;
       if (stanza.oversize) {
         oversize++;
@@ -452,6 +494,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await sleep(1_500);
     sending = false;
     clearInterval(sweeper);
+    await Promise.all(stopping);
+    if (nextChurn) await (await nextChurn).stop();
     const rssAfter = rssMb(pid);
     clearInterval(rssSampler);
     rssPeak = Math.max(rssPeak, rssAfter);
@@ -525,7 +569,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const serverLog = await stack.prosody.log();
     for (const line of serverLog.split("\n")) {
       if (/Disconnecting (component|client)|Traceback/u.test(line)) {
-        find("server-log", line.replace(/^\S+\s+\S+\s+/u, "").slice(0, 300));
+        // Without the time and the session's name: "mod_component info Disconnecting …".
+        const message = line
+          .replace(/^\w+ \d+ [\d:]+\s+/u, "")
+          .replace(/^(c2s|jcp|s2s)[0-9a-f]+/u, "$1");
+        find("server-log", message.slice(0, 300), line.slice(0, 600));
       }
     }
     options.inspect?.(running.logs, serverLog);
