@@ -66,6 +66,7 @@ export class App {
       secret: component.secret,
       reconnect,
       loginTimeoutMs: reconnect.loginTimeoutMs,
+      maxStanzaBytes: component.maxStanzaBytes,
       log: log.child({ svc: "component" }),
     });
     const routerLog = log.child({ svc: "router" });

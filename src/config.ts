@@ -38,6 +38,8 @@ export const FileSchema = z.strictObject({
     port: integer(1, 65535).default(5347),
     secret: z.string().min(1, "must not be empty"),
     name: z.string().min(1).default("Concierge"),
+    // Prosody closes a component's stream over 512 KiB (component_stanza_size_limit).
+    max_stanza_bytes: integer(10_000, 64 * 1024 * 1024).default(500_000),
   }),
   database: z.strictObject({
     url: postgresUrl,

@@ -7,9 +7,14 @@ import type { TaskStore } from "./store.js";
 
 interface RoomTasks {
   tasks: Map<string, Task>;
+  /** Each task's `<task/>` element in bytes, and their sum: the size of a #tasks answer. */
+  bytes: Map<string, number>;
+  totalBytes: number;
   /** The `<task/>` elements of a #tasks answer, serialized once per change. */
   serialized: string | undefined;
 }
+
+const taskBytes = (task: Task) => Buffer.byteLength(taskElement(task).toString());
 
 export interface TaskDraft {
   id: string | undefined;
@@ -21,6 +26,10 @@ export interface TaskDraft {
 /**
  * The rooms' task lists: Postgres is the truth, memory a cache loaded on first use. Changes to one
  * room run one at a time, so the cache follows the database's order of commits.
+ *
+ * A room's whole board goes out in one #tasks answer, so a change that would make it larger
+ * than one stanza may be (`maxBoardBytes`) is refused: the server would drop the component's
+ * connection over the answer.
  */
 export class TaskBoard {
   readonly #rooms = new Map<string, Promise<RoomTasks>>();
@@ -29,6 +38,7 @@ export class TaskBoard {
   constructor(
     private readonly store: TaskStore,
     private readonly maxTasks: number,
+    private readonly maxBoardBytes: number = Number.POSITIVE_INFINITY,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -52,15 +62,17 @@ export class TaskBoard {
       if (!existing && state.tasks.size >= this.maxTasks) {
         throw new StanzaError("resource-constraint", `a room holds at most ${this.maxTasks} tasks`);
       }
-      const task = await this.store.save(room, {
+      const task: Task = {
         id: draft.id ?? randomUUID(),
         title: draft.title,
         type: draft.type,
         timestamp: existing?.timestamp ?? this.now(),
         statuses: draft.statuses,
-      });
-      this.#put(state, task);
-      return task;
+      };
+      this.#checkFits(state, task);
+      const saved = await this.store.save(room, task);
+      this.#put(state, saved);
+      return saved;
     });
   }
 
@@ -70,6 +82,8 @@ export class TaskBoard {
       if (!task) throw new StanzaError("item-not-found", `no task ${id}`);
       await this.store.remove(room, id);
       state.tasks.delete(id);
+      state.totalBytes -= state.bytes.get(id) ?? 0;
+      state.bytes.delete(id);
       state.serialized = undefined;
       return task;
     });
@@ -83,13 +97,27 @@ export class TaskBoard {
       const next = withStatus(task, status);
       if (!next) throw new StanzaError("forbidden", "you are not assigned to this task");
       check(task);
+      this.#checkFits(state, next);
       await this.store.setStatus(room, id, status);
       this.#put(state, next);
       return next;
     });
   }
 
+  #checkFits(state: RoomTasks, task: Task): void {
+    const after = state.totalBytes - (state.bytes.get(task.id) ?? 0) + taskBytes(task);
+    if (after > this.maxBoardBytes) {
+      throw new StanzaError(
+        "resource-constraint",
+        `the room's task board would be ${after} bytes, more than one answer may carry (${this.maxBoardBytes}): remove tasks or shorten them`,
+      );
+    }
+  }
+
   #put(state: RoomTasks, task: Task): void {
+    const bytes = taskBytes(task);
+    state.totalBytes += bytes - (state.bytes.get(task.id) ?? 0);
+    state.bytes.set(task.id, bytes);
     state.tasks.set(task.id, task);
     state.serialized = undefined;
   }
@@ -97,10 +125,16 @@ export class TaskBoard {
   #load(room: string): Promise<RoomTasks> {
     let loading = this.#rooms.get(room);
     if (!loading) {
-      loading = this.store.list(room).then((tasks) => ({
-        tasks: new Map(tasks.map((task) => [task.id, task])),
-        serialized: undefined,
-      }));
+      loading = this.store.list(room).then((tasks) => {
+        const state: RoomTasks = {
+          tasks: new Map(),
+          bytes: new Map(),
+          totalBytes: 0,
+          serialized: undefined,
+        };
+        for (const task of tasks) this.#put(state, task);
+        return state;
+      });
       // A failed load (database down) is not cached: the next request tries again.
       loading.catch(() => this.#rooms.delete(room));
       this.#rooms.set(room, loading);

@@ -1,9 +1,13 @@
+import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
+import { Backoff, type BackoffPolicy } from "../backoff.js";
 import { IqTimeoutError } from "../xmpp/iq-caller.js";
 import { parseJid, type BareJid } from "../xmpp/jid.js";
 import { NotConnectedError } from "../xmpp/link.js";
 import type { MucClient } from "../xmpp/muc.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
+import { NS_DISCO_INFO, NS_VERSION } from "../xmpp/namespaces.js";
+import { listsRefused, serverSoftware, type ServerSoftware } from "./failures.js";
 import { compareUsers, type User } from "./rules.js";
 
 /** Later lists win: a member who is also an admin is an admin. */
@@ -23,7 +27,17 @@ export interface DirectoryOptions {
   onRead?: (roomJid: BareJid, jids: BareJid[]) => void;
   /** Called when the room turns out not to exist. */
   onGone?: (roomJid: BareJid) => void;
+  /** How soon a room that refused its lists is asked again (one log line per step). */
+  retry: BackoffPolicy;
+  /** Asks the MUC service's software version (to name the right fix when lists are refused). */
+  request: (iq: Element) => Promise<Element>;
   log: Logger;
+}
+
+/** A room that refused its lists: requests get the same answer until it is asked again. */
+interface Refusal {
+  backoff: Backoff;
+  until: number;
 }
 
 interface RoomUsers {
@@ -40,6 +54,8 @@ interface RoomUsers {
 export class RoomDirectory {
   readonly #rooms = new Map<string, RoomUsers>();
   readonly #loading = new Map<string, Promise<RoomUsers>>();
+  readonly #refused = new Map<string, Refusal>();
+  #software: Promise<ServerSoftware> | undefined;
 
   constructor(private readonly options: DirectoryOptions) {}
 
@@ -69,6 +85,8 @@ export class RoomDirectory {
   }
 
   refresh(room: string): Promise<RoomUsers> {
+    const refusal = this.#refused.get(room);
+    if (refusal && Date.now() < refusal.until) return Promise.reject(unreadable());
     let loading = this.#loading.get(room);
     if (!loading) {
       loading = this.#read(room).finally(() => this.#loading.delete(room));
@@ -105,20 +123,24 @@ export class RoomDirectory {
         AFFILIATIONS.map((affiliation) => muc.affiliationList(roomJid, affiliation)),
       );
     } catch (error) {
-      if (error instanceof StanzaError && error.condition === "item-not-found") {
+      // A room the service does not have, or a name it does not take, is no room.
+      if (error instanceof StanzaError && NO_ROOM.has(error.condition)) {
         this.#rooms.delete(room);
         this.options.onGone?.(roomJid);
         throw new StanzaError("item-not-found", `there is no room ${roomJid}`);
       }
       // Our own link being down or slow says nothing about the room's set-up.
       if (error instanceof NotConnectedError || error instanceof IqTimeoutError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      log.error(
-        { room: roomJid, reason },
-        `cannot read the members of ${roomJid} (${reason}): make ${componentJid} an owner of the room`,
-      );
-      throw new StanzaError("service-unavailable", "the room's members cannot be read right now");
+      const refusal = this.#refused.get(room) ?? {
+        backoff: new Backoff(this.options.retry, log),
+        until: 0,
+      };
+      this.#refused.set(room, refusal);
+      const line = listsRefused(error, componentJid, roomJid, await this.#serverSoftware());
+      refusal.until = Date.now() + refusal.backoff.failed(line, { room: roomJid });
+      throw unreadable();
     }
+    this.#refused.delete(room);
     const byJid = new Map<BareJid, User>();
     lists.forEach((jids, index) => {
       const power = AFFILIATIONS[index] !== "member";
@@ -136,6 +158,26 @@ export class RoomDirectory {
     return entry;
   }
 
+  /**
+   * Which server runs the MUC service: ejabberd's answers a software version query, Prosody's
+   * does not but names itself in its disco identity ("Prosody Chatrooms").
+   */
+  #serverSoftware(): Promise<ServerSoftware> {
+    const { request, componentJid, mucService } = this.options;
+    const ask = (xmlns: string) =>
+      request(
+        xml("iq", { type: "get", to: mucService, from: componentJid }, xml("query", { xmlns })),
+      )
+        .then((reply) => reply.getChild("query", xmlns))
+        .catch(() => undefined);
+    return (this.#software ??= (async () => {
+      const version = serverSoftware((await ask(NS_VERSION))?.getChildText("name") ?? undefined);
+      if (version) return version;
+      const identities = (await ask(NS_DISCO_INFO))?.getChildren("identity") ?? [];
+      return serverSoftware(identities.map((i) => String(i.attrs.name ?? "")).join(" "));
+    })());
+  }
+
   #user(value: unknown, power: boolean): { jid: BareJid; user: User } | undefined {
     const parsed = parseJid(value);
     // Domain JIDs (ourselves, other components) are not people on the task board.
@@ -144,4 +186,10 @@ export class RoomDirectory {
     const group = power ? "Admins" : (this.options.groups[name] ?? "Users");
     return { jid: parsed.bare, user: { name, group, power } };
   }
+}
+
+const NO_ROOM = new Set(["item-not-found", "jid-malformed"]);
+
+function unreadable(): StanzaError {
+  return new StanzaError("service-unavailable", "the room's members cannot be read right now");
 }

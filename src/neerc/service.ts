@@ -90,12 +90,16 @@ export function neercService(settings: NeercOptions): Service {
         // Everyone on a room's task board sees the others' presence.
         onRead: (roomJid, jids) => presence.setGroup(roomJid, jids),
         onGone: (roomJid) => presence.forgetGroup(roomJid),
+        retry: config.reconnect,
+        request: (iq) => link.request(iq, 10_000),
         log,
       });
       // Read the default room as soon as we are connected, so that its members see each other's
       // presence before anyone has asked for the task board.
       link.on("online", () => void directory.refresh(settings.defaultRoom).catch(() => undefined));
-      board = new TaskBoard(new TaskStore(db), settings.maxTasks);
+      // Room for the answer's envelope (the iq and its query) within one stanza.
+      const maxBoardBytes = config.component.maxStanzaBytes - 4_096;
+      board = new TaskBoard(new TaskStore(db), settings.maxTasks, maxBoardBytes);
       router.feature(NS_USERS, NS_TASKS, NS_TASK, NS_TASKSTATUS, NS_PING);
 
       router.iqGetOrSet(NS_USERS, "query", async (request) => {

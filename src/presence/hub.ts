@@ -45,6 +45,8 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   readonly #outbox: Outbox;
   /** Devices whose negative priority keeps them from headlines sent to the bare JID. */
   readonly #negative = new Set<string>();
+  /** Devices a service keeps state for without their presence (an OLPC view's querier). */
+  readonly #tracked = new Set<FullJid>();
   readonly #componentJid: string;
   readonly #contacts: ContactStore;
   #router: Router | undefined;
@@ -96,9 +98,22 @@ export class PresenceHub extends EventEmitter<HubEvents> {
     return this.#book.has(bareOf(device), device);
   }
 
-  /** Devices that sent presence to the component themselves (the ones liveness checks). */
-  *directDevices(): Generator<FullJid> {
+  /** The devices liveness checks: those that sent presence to us, and those tracked. */
+  *checkedDevices(): Generator<FullJid> {
     for (const [, device] of this.#book.directDevices()) yield device as FullJid;
+    for (const device of this.#tracked) if (!this.#book.has(bareOf(device), device)) yield device;
+  }
+
+  /**
+   * A service keeps something for this device though it never sent presence: liveness pings
+   * it too, and `deviceGone` says when it is gone, so that the service can let go.
+   */
+  track(device: FullJid): void {
+    this.#tracked.add(device);
+  }
+
+  untrack(device: FullJid): void {
+    this.#tracked.delete(device);
   }
 
   get userCount(): number {
@@ -141,11 +156,22 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   // ---- devices a service sees ----
 
+  /**
+   * A room's occupants count as online devices while they are there — those of the room's own
+   * server only: a room says who its occupants are, and a MUC service elsewhere could name
+   * anyone (conference.example.org vouches for users of example.org).
+   */
   followRoom(room: MucRoom): void {
+    const home = parentDomain(parseJid(room.jid)!.domain);
     room.on("presence", (occupant, stanza) => {
-      if (!occupant.realJid) return;
+      const real = occupant.realJid && parseJid(occupant.realJid);
+      if (!real || real.domain !== home) return;
       const event = readPresence(stanza);
-      this.seenIn(room.jid, occupant.realJid, event?.kind === "available" ? event.report : "left");
+      this.seenIn(
+        room.jid,
+        real.full as FullJid,
+        event?.kind === "available" ? event.report : "left",
+      );
     });
     room.on("gone", () => this.sourceGone(room.jid));
   }
@@ -166,6 +192,7 @@ export class PresenceHub extends EventEmitter<HubEvents> {
   /** The device is gone (it stopped answering, or an error showed it is offline). */
   dropDevice(device: FullJid): void {
     const user = bareOf(device);
+    if (!this.#book.has(user, device) && this.#tracked.has(device)) return this.#gone(user, device);
     this.#settle(user, device, this.#book.drop(user, device));
   }
 
@@ -296,6 +323,7 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   #gone(user: BareJid, device: FullJid): void {
     this.#negative.delete(device);
+    this.#tracked.delete(device);
     this.emit("deviceGone", user, device);
   }
 
@@ -348,4 +376,10 @@ export class PresenceHub extends EventEmitter<HubEvents> {
       combinedPresence(this.#componentJid, target, "offline", to, false),
     );
   }
+}
+
+/** The domain a subdomain belongs to: conference.example.org → example.org. */
+function parentDomain(domain: string): string {
+  const dot = domain.indexOf(".");
+  return dot === -1 ? domain : domain.slice(dot + 1);
 }

@@ -1,5 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
+import { StanzaTooLargeError } from "../xmpp/link.js";
 
 /** What the outbox needs from the component connection. */
 export interface Wire {
@@ -68,6 +69,26 @@ export class Outbox {
     this.#pumping ??= this.#pump();
   }
 
+  async #send(batch: Batch): Promise<void> {
+    let tooLarge: StanzaTooLargeError | undefined;
+    try {
+      for (const to of batch.recipients) {
+        if (this.wire.congested) await this.wire.drained();
+        try {
+          this.wire.send(batch.build(to));
+        } catch (error) {
+          // One stanza the server would not take; the rest of the batch can still go.
+          if (!(error instanceof StanzaTooLargeError)) throw error;
+          tooLarge = error;
+        }
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "notification fan-out stopped");
+    }
+    if (tooLarge)
+      this.log.warn({ bytes: tooLarge.bytes }, `a notification not sent: ${tooLarge.message}`);
+  }
+
   async #pump(): Promise<void> {
     try {
       // Let the handler that queued this send its reply first.
@@ -79,16 +100,7 @@ export class Outbox {
       while (this.#queue.length > 0) {
         const batches = this.#queue;
         this.#queue = [];
-        for (const batch of batches) {
-          try {
-            for (const to of batch.recipients) {
-              if (this.wire.congested) await this.wire.drained();
-              this.wire.send(batch.build(to));
-            }
-          } catch (error) {
-            this.log.warn({ err: (error as Error).message }, "notification fan-out stopped");
-          }
-        }
+        for (const batch of batches) await this.#send(batch);
       }
     } finally {
       // In the same step that finds the queue empty: a `.finally()` callback would run a

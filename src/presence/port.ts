@@ -36,6 +36,12 @@ export interface PresencePort {
   followRoom(room: MucRoom): void;
   seenIn(source: string, device: FullJid, report: DeviceReport | "left"): void;
   sourceGone(source: string): void;
+  /**
+   * The service keeps something for this device though it may never send presence: it is
+   * checked like the others, and onDeviceGone fires when it is gone.
+   */
+  track(device: FullJid): void;
+  untrack(device: FullJid): void;
 
   // ---- addressing ----
   toDevice(device: string, build: Build): void;

@@ -42,7 +42,7 @@ export class PresenceService implements Service, PresencePort {
     });
     this.#liveness = new Liveness({
       link,
-      devices: () => this.#hub.directDevices(),
+      devices: () => this.#hub.checkedDevices(),
       gone: (device) => this.#hub.dropDevice(device),
       from: componentJid,
       timeoutMs: this.config.livenessTimeoutMs,
@@ -104,6 +104,12 @@ export class PresenceService implements Service, PresencePort {
   }
   followRoom(room: MucRoom): void {
     this.#hub.followRoom(room);
+  }
+  track(device: FullJid): void {
+    this.#hub.track(device);
+  }
+  untrack(device: FullJid): void {
+    this.#hub.untrack(device);
   }
   seenIn(source: string, device: FullJid, report: DeviceReport | "left"): void {
     this.#hub.seenIn(source, device, report);

@@ -61,6 +61,7 @@ export function clientTransport(options: ClientLinkOptions): Transport {
         get socket() {
           return socket;
         },
+        // Through send(): xmpp.js counts what it sends for stream management (XEP-0198).
         write: (element: Element) => void xmpp.send(element).catch(() => undefined),
         close: () =>
           xmpp.stop().then(

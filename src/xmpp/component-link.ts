@@ -1,6 +1,5 @@
 import type { Socket } from "node:net";
 import { Component } from "@xmpp/component-core";
-import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { BackoffPolicy, FailureLine } from "../backoff.js";
 import {
@@ -27,6 +26,7 @@ export interface ComponentLinkOptions {
   secret: string;
   reconnect: BackoffPolicy;
   loginTimeoutMs: number;
+  maxStanzaBytes: number;
   log: Logger;
 }
 
@@ -36,6 +36,7 @@ export function componentLink(options: ComponentLinkOptions): ComponentLink {
   return new Link(componentTransport(options), {
     policy: options.reconnect,
     loginTimeoutMs: options.loginTimeoutMs,
+    maxStanzaBytes: options.maxStanzaBytes,
     log: options.log,
   });
 }
@@ -70,7 +71,7 @@ export function componentTransport(options: ComponentLinkOptions): Transport {
       return {
         login,
         socket,
-        write: (element: Element) => void socket?.write(element.toString()),
+        write: (_element, text) => void socket?.write(text),
         close: () =>
           entity.stop().then(
             () => undefined,

@@ -43,6 +43,17 @@ export class Diagnosis extends Error {
   }
 }
 
+/** A stanza larger than the server takes from us: sending it would cost the whole connection. */
+export class StanzaTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`a stanza of ${bytes} bytes is more than the ${limit} the server takes`);
+    this.name = "StanzaTooLargeError";
+  }
+}
+
 export class LoginTimeoutError extends Error {
   constructor(readonly ms: number) {
     super(`no answer within ${ms} ms`);
@@ -67,7 +78,8 @@ export interface Session {
   readonly login: Promise<void>;
   /** The TCP socket once connected: for backpressure and for the hard stop. */
   readonly socket: Socket | null | undefined;
-  write(element: Element): void;
+  /** Writes one stanza; `text` is its serialization, made once by the link. */
+  write(element: Element, text: string): void;
   /** Closes the stream politely (the library bounds each step itself). */
   close(): Promise<void>;
 }
@@ -86,6 +98,11 @@ export interface LinkOptions {
   policy: BackoffPolicy;
   /** The bound on connecting and logging in. */
   loginTimeoutMs: number;
+  /**
+   * The largest stanza the server takes from this connection (Prosody closes a component's
+   * stream over 512 KiB). Larger ones are refused with StanzaTooLargeError, not written.
+   */
+  maxStanzaBytes?: number;
   log: Logger;
 }
 
@@ -162,12 +179,22 @@ export class Link extends EventEmitter<LinkEvents> {
     });
   }
 
-  /** Writes a stanza; throws NotConnectedError unless online. */
+  /**
+   * Writes a stanza; throws NotConnectedError unless online, and StanzaTooLargeError (writing
+   * nothing) for one the server would close the stream over.
+   */
   send(element: Element): void {
     const session = this.#session;
     if (this.#state !== "online" || !session) throw new NotConnectedError();
+    const text = element.toString();
+    const limit = this.options.maxStanzaBytes;
+    // A UTF-8 character is at most 4 bytes: most stanzas need no byte count.
+    if (limit !== undefined && text.length * 4 > limit) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > limit) throw new StanzaTooLargeError(bytes, limit);
+    }
     if (this.options.log.isLevelEnabled("trace")) {
-      this.options.log.trace({ xml: redactXml(element.toString()) }, "out");
+      this.options.log.trace({ xml: redactXml(text) }, "out");
     }
     const socket = session.socket;
     if (socket && !this.#corked) {
@@ -179,7 +206,7 @@ export class Link extends EventEmitter<LinkEvents> {
         socket.uncork();
       });
     }
-    session.write(element);
+    session.write(element, text);
   }
 
   /** Sends an iq get/set and resolves with the result; an error reply rejects with StanzaError. */

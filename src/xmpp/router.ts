@@ -1,5 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
+import { StanzaTooLargeError } from "./link.js";
 import { StanzaError } from "./stanza-error.js";
 import { Inbound, childElements, errorReply, replyTo } from "./stanza.js";
 
@@ -190,7 +191,16 @@ export class Router {
   }
 
   #answer(request: Element, payload: IqAnswer): void {
-    this.#emit(payload ? replyTo(request, "result", payload) : replyTo(request, "result"));
+    const reply = payload ? replyTo(request, "result", payload) : replyTo(request, "result");
+    try {
+      this.send(reply);
+    } catch (error) {
+      if (!(error instanceof StanzaTooLargeError)) return this.#sendFailed(error);
+      // The server would drop our whole connection over it: say so, in a reply that fits.
+      const text = `the answer would be ${error.bytes} bytes, more than the server takes from a component (${error.limit}); ask for less`;
+      this.log.warn({ bytes: error.bytes, stanza: summarize(request) }, "answer too large");
+      this.#emit(errorReply(request, new StanzaError("resource-constraint", text, "modify")));
+    }
   }
 
   #routeByPayload(stanza: Element, table: Map<string, StanzaHandler>): Promise<void> | undefined {
@@ -270,8 +280,12 @@ export class Router {
     try {
       this.send(element);
     } catch (error) {
-      this.log.warn({ err: error }, "could not send a reply");
+      this.#sendFailed(error);
     }
+  }
+
+  #sendFailed(error: unknown): void {
+    this.log.warn({ err: (error as Error).message }, "could not send a reply");
   }
 }
 

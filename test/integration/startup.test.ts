@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { createScratchDatabase, type ScratchDatabase } from "../../src/dev/database.js";
 import { createRoom, setAffiliation } from "../harness/muc.js";
-import { TestClient } from "../harness/client.js";
+import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon, type DaemonOptions, type LogLine } from "../harness/daemon.js";
 import { account, poolConfig } from "../harness/pool.js";
 import { PrivatePostgres } from "../harness/postgres.js";
@@ -236,6 +236,47 @@ describe("log lines an operator can act on", () => {
       assert.deepEqual(blamed, [], "no ownership complaint");
     } finally {
       await daemon.stop();
+    }
+  });
+});
+
+describe("NEERC rooms that refuse the component their lists", () => {
+  test("many requests: each is refused, the log says why once per backoff step, with the fix", async () => {
+    const owner = await TestClient.connect(stack, account("owner"));
+    const lobby = `lobby@${stack.prosody.mucDomain}`;
+    await createRoom(owner, lobby); // the component is given no affiliation
+    const daemon = await Daemon.start(stack, {
+      name: "neerc-refused",
+      reconnect: { initial_delay_ms: 500, max_delay_ms: 60_000 },
+      extra: { neerc: { muc_service: stack.prosody.mucDomain } },
+    });
+    try {
+      await daemon.waitOnline();
+      const users = () =>
+        owner.request(
+          xml(
+            "iq",
+            { type: "get", to: `lobby@${stack.componentJid}` },
+            xml("query", { xmlns: "http://neerc.ifmo.ru/protocol/neerc#users" }),
+          ),
+        );
+      const replies = [];
+      for (let i = 0; i < 30; i++) replies.push(await users());
+      for (const reply of replies) assert.equal(errorCondition(reply), "service-unavailable");
+      const lines = daemon.logs.filter((l) => l.msg.startsWith("cannot read the members of"));
+      assert.ok(
+        lines.length >= 1 && lines.length <= 3,
+        `one line per step, not per request: ${lines.length}`,
+      );
+      assert.match(
+        lines[0]!.msg,
+        new RegExp(
+          `^cannot read the members of ${lobby.replace(/\./g, "\\.")} \\(forbidden\\): make ${stack.componentJid.replace(/\./g, "\\.")} an owner of the room; retrying in`,
+        ),
+      );
+    } finally {
+      await daemon.stop();
+      await owner.stop();
     }
   });
 });

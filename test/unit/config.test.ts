@@ -61,6 +61,7 @@ describe("parseConfig: defaults", () => {
         port: 5347,
         secret: "s3cret",
         name: "Concierge",
+        maxStanzaBytes: 500_000,
       },
       database: {
         url: URL_WITH_PASSWORD,

@@ -73,7 +73,7 @@ class FakeTransport implements Transport {
     return {
       login,
       socket: socket as unknown as Socket,
-      write: (element: Element) => void socket.write(element.toString()),
+      write: (_element: Element, text: string) => void socket.write(text),
       // A polite close that never finishes (the server never answers our </stream>).
       close: () =>
         behaviour === "refuse-close"

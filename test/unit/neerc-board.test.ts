@@ -139,11 +139,18 @@ function manualClock(start = 1_000_000) {
   };
 }
 
-function setup(options: { maxTasks?: number; seed?: Record<string, Task[]> } = {}) {
+function setup(
+  options: { maxTasks?: number; maxBoardBytes?: number; seed?: Record<string, Task[]> } = {},
+) {
   const store = new FakeStore();
   for (const [room, tasks] of Object.entries(options.seed ?? {})) store.seed(room, tasks);
   const clock = manualClock();
-  const board = new TaskBoard(store as unknown as TaskStore, options.maxTasks ?? 100, clock.now);
+  const board = new TaskBoard(
+    store as unknown as TaskStore,
+    options.maxTasks ?? 100,
+    options.maxBoardBytes,
+    clock.now,
+  );
   return { store, clock, board };
 }
 
@@ -388,6 +395,33 @@ describe("TaskBoard: save", () => {
       (await board.list("r")).map((t) => t.id),
       ["a", "b"],
     );
+  });
+
+  test("a change that would make the board larger than one answer is refused, and nothing is stored", async () => {
+    const seeded = task("a", 1);
+    const oneTask = Buffer.byteLength(taskElement(seeded).toString());
+    const { store, board, clock } = setup({
+      maxBoardBytes: oneTask * 2 + 10,
+      seed: { r: [seeded] },
+    });
+    clock.set(2); // a timestamp as long as the seeded one's: the same size
+    await board.save("r", draft({ id: "b", title: "Task a" })); // fits
+    await assert.rejects(
+      board.save("r", draft({ id: "c" })),
+      isStanzaError(
+        "resource-constraint",
+        /task board would be \d+ bytes, more than one answer may carry/,
+      ),
+    );
+    await assert.rejects(
+      board.save("r", draft({ id: "b", title: "x".repeat(500) })),
+      isStanzaError("resource-constraint", /more than one answer may carry/),
+      "an edit that grows a task counts as well",
+    );
+    assert.equal(store.callsOf("save").length, 1);
+    await board.remove("r", "a");
+    await board.save("r", draft({ id: "c" })); // room again
+    assert.ok(Buffer.byteLength(await board.serialized("r")) <= oneTask * 2 + 10);
   });
 
   test("a full room still accepts edits of its tasks", async () => {

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
 import { pino, type Level, type Logger } from "pino";
 import { NS_STANZAS } from "../../src/xmpp/namespaces.js";
+import { StanzaTooLargeError } from "../../src/xmpp/link.js";
 import { Router } from "../../src/xmpp/router.js";
 import { StanzaError } from "../../src/xmpp/stanza-error.js";
 import type { Inbound } from "../../src/xmpp/stanza.js";
@@ -489,6 +490,28 @@ describe("Router: iq requests", () => {
     router.dispatch(iq("get", query(), { from: undefined }));
 
     assert.equal(sent.length, 0);
+  });
+});
+
+describe("Router: answers too large for the server", () => {
+  test("are replaced by a resource-constraint that says how large, and the link stays", () => {
+    const sent: Element[] = [];
+    const { router, lines } = setup({
+      level: "warn",
+      send: (element) => {
+        const bytes = Buffer.byteLength(element.toString());
+        if (bytes > 600) throw new StanzaTooLargeError(bytes, 600);
+        sent.push(element);
+      },
+    });
+    router.iq("get", NS, "query", () => query(NS, "query", xml("x", {}, "y".repeat(2_000))));
+    router.dispatch(iq("get", query()));
+    assertError(only(sent), "resource-constraint", "modify");
+    assert.match(
+      only(sent).getChild("error")!.getChildText("text", NS_STANZAS) ?? "",
+      /would be \d+ bytes, more than the server takes from a component \(600\); ask for less/,
+    );
+    assert.ok(lines.some((line) => line.msg === "answer too large"));
   });
 });
 

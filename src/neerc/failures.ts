@@ -1,0 +1,44 @@
+import type { FailureLine } from "../backoff.js";
+import { StanzaError } from "../xmpp/stanza-error.js";
+
+/** The XMPP server behind a MUC service, as its software version says; undefined if unknown. */
+export type ServerSoftware = "prosody" | "ejabberd" | undefined;
+
+export function serverSoftware(name: string | undefined): ServerSoftware {
+  const lower = name?.toLowerCase() ?? "";
+  if (lower.includes("prosody")) return "prosody";
+  if (lower.includes("ejabberd")) return "ejabberd";
+  return undefined;
+}
+
+/**
+ * What the operator must change when a room refuses the component its member lists. The
+ * affiliation differs by server: Prosody lets only owners read the owner list, and ejabberd
+ * silently drops an owner affiliation for a JID without a local part (a component) but keeps
+ * admin, which reads all three lists there.
+ */
+export function listsRefused(
+  error: unknown,
+  componentJid: string,
+  roomJid: string,
+  software: ServerSoftware,
+): FailureLine {
+  const said =
+    error instanceof StanzaError
+      ? error.text
+        ? `${error.condition}: ${error.text}`
+        : error.condition
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  const fix =
+    software === "prosody"
+      ? `make ${componentJid} an owner of the room`
+      : software === "ejabberd"
+        ? `make ${componentJid} an admin of the room (ejabberd drops an owner affiliation for a component JID)`
+        : `make ${componentJid} an owner of the room on Prosody, an admin on ejabberd`;
+  return {
+    level: "error",
+    message: `cannot read the members of ${roomJid} (${said}): ${fix}`,
+  };
+}
