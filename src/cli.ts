@@ -74,7 +74,7 @@ async function migrateOnly(url: string, log: ReturnType<typeof createLogger>): P
     log,
   });
   try {
-    const applied = await migrate(db.pool, migrationsDir, log);
+    const applied = await migrate(db, migrationsDir, log);
     log.info({ applied: applied.length }, "migrations up to date");
     return 0;
   } catch (error) {

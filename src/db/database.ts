@@ -71,7 +71,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.#guard(async () => {
-      const client = await this.pool.connect();
+      const client = await this.#checkout();
       let broken: unknown;
       try {
         return await inTransaction(client, work);
@@ -87,7 +87,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** A client of its own (for session-level locks); the caller releases it. */
   connect(): Promise<pg.PoolClient> {
-    return this.#guard(() => this.pool.connect());
+    return this.#guard(() => this.#checkout());
   }
 
   /** Resolves once the database is up (at once if it is), or with false when `signal` aborts. */
@@ -137,6 +137,23 @@ export class Database extends EventEmitter<DatabaseEvents> {
     this.#closed.abort();
     await this.#probing;
     await this.pool.end();
+  }
+
+  /**
+   * A client out of the pool, with an error listener for as long as it is out: pg-pool listens
+   * only to idle clients, and a checked-out client whose server goes away emits an 'error'
+   * that, unheard, would end the process.
+   */
+  async #checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    const onError = (error: Error) => void this.#failed(error);
+    client.on("error", onError);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      client.off("error", onError);
+      return release(error);
+    };
+    return client;
   }
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {
