@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { formOf, roomConfigSubmission, type RoomSettings } from "../src/roompool/room-config.js";
+import { roomConfigSubmission, type RoomSettings } from "../src/roompool/room-config.js";
 import { IqCaller } from "../src/xmpp/iq-caller.js";
 import type { Stack } from "../test/harness/stack.js";
 
@@ -121,7 +121,7 @@ export async function floorFill(
       const reply = await peer.caller.request(
         xml("iq", { type: "get", to: room }, xml("query", { xmlns: NS_MUC_OWNER })),
       );
-      const form = formOf(reply.getChild("query", NS_MUC_OWNER));
+      const form = reply.getChild("query", NS_MUC_OWNER)?.getChild("x", "jabber:x:data");
       if (!form) throw new Error(`floor: ${room} offered no configuration form`);
       await peer.caller.request(
         xml(

@@ -48,11 +48,6 @@ export function roomConfigSubmission(form: Element, settings: RoomSettings): Ele
   return xml("x", { xmlns: NS_DATA, type: "submit" }, ...submitted);
 }
 
-/** The form's fields by name, from a muc#owner query answer. */
-export function formOf(query: Element | undefined): Element | undefined {
-  return query?.getChild("x", NS_DATA);
-}
-
 function options(field: Element): string[] {
   return field.getChildren("option").map((option) => option.getChildText("value") ?? "");
 }

@@ -11,7 +11,7 @@ export interface RoomRow {
 
 const ROW = "jid, password, status, staff_occupant, client_occupant";
 
-export function stateOf(row: RoomRow): RoomState {
+function stateOf(row: RoomRow): RoomState {
   return {
     status: row.status,
     staff: row.staff_occupant ?? undefined,

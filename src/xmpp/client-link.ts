@@ -36,7 +36,7 @@ export function clientLink(options: ClientLinkOptions): Link {
   });
 }
 
-export function clientTransport(options: ClientLinkOptions): Transport {
+function clientTransport(options: ClientLinkOptions): Transport {
   const { service, jid, password, resource } = options;
   const [username, domain] = jid.split("@") as [string, string];
   const server = service.replace(/^xmpp:\/\//, "");

@@ -42,7 +42,7 @@ export function componentLink(options: ComponentLinkOptions): ComponentLink {
 }
 
 /** Connects as an external component (XEP-0114): stream header, then the secret's handshake. */
-export function componentTransport(options: ComponentLinkOptions): Transport {
+function componentTransport(options: ComponentLinkOptions): Transport {
   const { host, port, domain, secret } = options;
   const server = `${host}:${port}`;
   const service = `xmpp://${server}`;

@@ -108,18 +108,7 @@ export function bareOf(jid: FullJid | BareJid): BareJid {
   return (slash === -1 ? jid : jid.slice(0, slash)) as BareJid;
 }
 
-/** The resource of an address that is already normalised, if any. */
-export function resourceOf(jid: string): string | undefined {
-  const slash = jid.indexOf("/");
-  return slash === -1 ? undefined : jid.slice(slash + 1);
-}
-
 /** `jid` as a device address if it has a resource. */
 export function asFullJid(jid: Jid): FullJid | undefined {
   return jid.resource === undefined ? undefined : (jid.full as FullJid);
-}
-
-/** The address of `nick` in `room`. */
-export function occupantJid(room: BareJid, nick: string): FullJid {
-  return `${room}/${nick}` as FullJid;
 }

@@ -22,7 +22,13 @@ before(async () => {
     connectTimeoutMs: 1_000,
     queryTimeoutMs: 2_000,
     retry: { initialDelayMs: 50, maxDelayMs: 200 },
-    log: pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+    log: pino(
+      { level: "info" },
+      {
+        write: (line: string) =>
+          void lines.push(JSON.parse(line) as { level: number; msg: string }),
+      },
+    ),
   });
 });
 

@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   bareOf,
-  occupantJid,
   parseJid,
   requireJid,
   requireUserJid,
-  resourceOf,
   type BareJid,
   type FullJid,
 } from "../../src/xmpp/jid.js";
@@ -139,17 +137,8 @@ describe("requireJid and requireUserJid", () => {
 });
 
 describe("helpers on normalised addresses", () => {
-  test("bareOf and resourceOf split at the first slash", () => {
+  test("bareOf splits at the first slash", () => {
     assert.equal(bareOf("a@b/c/d" as FullJid), "a@b");
     assert.equal(bareOf("a@b" as BareJid), "a@b");
-    assert.equal(resourceOf("a@b/c/d"), "c/d");
-    assert.equal(resourceOf("a@b"), undefined);
-  });
-
-  test("occupantJid is room/nick", () => {
-    assert.equal(
-      occupantJid("room@muc.example" as BareJid, "Nick Name"),
-      "room@muc.example/Nick Name",
-    );
   });
 });

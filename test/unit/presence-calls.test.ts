@@ -103,6 +103,39 @@ function errorCondition(reply: Element): string {
   return condition.name;
 }
 
+describe("CallFlags: a member coming online", () => {
+  it("gets the flags of the calls in its rooms with its first presence, and only then", async () => {
+    const { hub, wire, receive, calls } = setup();
+    hub.setGroup(ROOM, [ALICE, BOB, CAROL]);
+    hub.setGroup(OTHER_ROOM, [CAROL, MALLORY]); // no call there
+    await receive(beat(ALICE_PHONE, ROOM), beat(BOB_PHONE, ROOM));
+    wire.take();
+
+    await receive(xml("presence", { from: CAROL_PHONE, to: COMPONENT }));
+    const sent = wire.take().filter((s) => s.name === "message");
+    assert.deepEqual(flags(sent), [`${CAROL_PHONE}: ${ROOM} true`]);
+
+    await receive(xml("presence", { from: CAROL_PHONE, to: COMPONENT }, xml("show", {}, "away")));
+    assert.deepEqual(
+      wire.take().filter((s) => s.name === "message"),
+      [],
+      "a later presence is no new login",
+    );
+    calls.stop();
+  });
+
+  it("a member of no room with a call gets no flag", async () => {
+    const { hub, wire, receive, calls } = setup();
+    hub.setGroup(ROOM, [ALICE, BOB]);
+    await receive(xml("presence", { from: CAROL_PHONE, to: COMPONENT }));
+    assert.deepEqual(
+      wire.take().filter((s) => s.name === "message"),
+      [],
+    );
+    calls.stop();
+  });
+});
+
 describe("CallFlags", () => {
   it("registers its disco feature", () => {
     const { router, calls } = setup();

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
-import { formOf, roomConfigSubmission, type RoomSettings } from "../../src/roompool/room-config.js";
+import { roomConfigSubmission, type RoomSettings } from "../../src/roompool/room-config.js";
 
 const NS_DATA = "jabber:x:data";
-const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
 const FORM_TYPE = "http://jabber.org/protocol/muc#roomconfig";
 const ALLOW_MEMBER_INVITES = "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites";
 
@@ -189,14 +188,5 @@ describe("roomConfigSubmission", () => {
   test("the password survives serialization", () => {
     const text = roomConfigSubmission(PROSODY_FORM, SETTINGS).toString();
     assert.ok(text.includes("s3cret-&lt;&amp;&gt;"), text);
-  });
-});
-
-describe("formOf", () => {
-  test("finds the data form in a muc#owner query", () => {
-    const query = xml("query", { xmlns: NS_MUC_OWNER }, PROSODY_FORM);
-    assert.equal(formOf(query), PROSODY_FORM);
-    assert.equal(formOf(xml("query", { xmlns: NS_MUC_OWNER })), undefined);
-    assert.equal(formOf(undefined), undefined);
   });
 });
