@@ -1,6 +1,5 @@
 import cors from "@fastify/cors";
 import formbody from "@fastify/formbody";
-import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { within } from "../backoff.js";
@@ -57,7 +56,6 @@ export class HttpServer {
       maxAge: 600,
     });
     void this.app.register(formbody, { bodyLimit: options.bodyLimit });
-    void this.app.register(rateLimit, { global: false });
     this.app.setErrorHandler((failure, request, reply) => this.#fail(failure, request, reply));
     this.app.setNotFoundHandler((request, reply) =>
       this.#fail(new HttpError("NOT_FOUND", "no such endpoint"), request, reply),

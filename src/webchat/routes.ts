@@ -1,9 +1,9 @@
-import "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import type { z } from "zod";
 import { sleep } from "../backoff.js";
 import type { WebchatOptions } from "../config.js";
 import { HttpError, validationError } from "../http/errors.js";
+import { RateLimit } from "../http/rate-limit.js";
 import type { RoutePlugin } from "../http/server.js";
 import type { Bridge } from "./bridge.js";
 import { mint } from "./mint.js";
@@ -83,31 +83,22 @@ export function webchatRoutes(
 
   // eslint-disable-next-line @typescript-eslint/require-await -- fastify plugins are async
   return async (scope: FastifyInstance) => {
-    const limited =
-      (error: string) => (_: FastifyRequest, context: { after: string; ttl: number }) =>
-        new HttpError("RATE_LIMITED", `${error}; retry in ${context.after}`, undefined, {
-          "Retry-After": String(Math.max(1, Math.ceil(context.ttl / 1000))),
-        });
-    const perAddress = scope.rateLimit({
-      max: settings.requestsPerMinute,
-      timeWindow: MINUTE,
-      keyGenerator: (request) => `address ${request.ip}`,
-      errorResponseBuilder: limited("too many requests from this address"),
-    });
-    const perApiKey = scope.rateLimit({
-      max: settings.tokenRequestsPerMinute,
-      timeWindow: MINUTE,
-      keyGenerator: (request) =>
-        `key ${tokenHash(request.headers.authorization ?? "").toString("hex")}`,
-      errorResponseBuilder: limited("too many token requests for this API key"),
-    });
-    const perToken = scope.rateLimit({
-      max: settings.messagesPerMinute,
-      timeWindow: MINUTE,
-      keyGenerator: (request) =>
-        `token ${tokenHash((request.params as { token?: string }).token ?? "").toString("hex")}`,
-      errorResponseBuilder: limited("too many requests with this token"),
-    });
+    const hashed = (text: string | undefined) => tokenHash(text ?? "").toString("hex");
+    const perAddress = new RateLimit(
+      settings.requestsPerMinute,
+      MINUTE,
+      "too many requests from this address",
+    ).hook((request) => request.ip);
+    const perApiKey = new RateLimit(
+      settings.tokenRequestsPerMinute,
+      MINUTE,
+      "too many token requests with this API key",
+    ).hook((request) => hashed(request.headers.authorization));
+    const perToken = new RateLimit(
+      settings.messagesPerMinute,
+      MINUTE,
+      "too many requests with this token",
+    ).hook((request) => hashed((request.params as { token?: string }).token));
 
     const refuseOthers = (url: string, allowed: HTTPMethods[]) => {
       scope.route({
@@ -260,7 +251,7 @@ export function webchatRoutes(
     try {
       for (;;) {
         const events = await store.eventsAfter(session.id, sse.last, PAGE);
-        sse.replay(events);
+        await sse.replay(events);
         if (events.length < PAGE || sse.closed) break;
       }
       sse.live();

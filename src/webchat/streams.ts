@@ -127,6 +127,12 @@ function count(map: Map<string, number>, key: string, delta: number): void {
   else map.set(key, next);
 }
 
+/** What a stream writes to: an http.ServerResponse (a fake one in unit tests). */
+export type SseResponse = Pick<
+  ServerResponse,
+  "writeHead" | "write" | "end" | "on" | "off" | "writableLength" | "writableNeedDrain"
+>;
+
 export interface SseOptions {
   sessionId: number;
   tokenKey: string;
@@ -155,10 +161,11 @@ export class SseStream implements Reader {
   #last: number;
   #replaying = true;
   #waiting: StoredEvent[] = [];
+  #waitingBytes = 0;
   #closed = false;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: SseResponse,
     private readonly options: SseOptions,
   ) {
     this.sessionId = options.sessionId;
@@ -190,9 +197,16 @@ export class SseStream implements Reader {
     this.res.write(`retry: ${this.options.retryMs}\n\n`);
   }
 
-  /** Writes the events read from the database (in order). */
-  replay(events: readonly StoredEvent[]): void {
-    for (const event of events) this.#write(event);
+  /**
+   * Writes events read from the database (in order), at the reader's pace: the log may be far
+   * longer than the backlog a live reader is allowed, so this waits for the socket to drain.
+   */
+  async replay(events: readonly StoredEvent[]): Promise<void> {
+    for (const event of events) {
+      if (this.#closed) return;
+      this.#put(event);
+      if (this.res.writableNeedDrain) await this.#drained();
+    }
   }
 
   /** The backlog is written: the events that arrived meanwhile follow. */
@@ -200,12 +214,15 @@ export class SseStream implements Reader {
     this.#replaying = false;
     const waiting = this.#waiting;
     this.#waiting = [];
+    this.#waitingBytes = 0;
     for (const event of waiting) this.#write(event);
   }
 
   deliver(event: StoredEvent): void {
-    if (this.#replaying) this.#waiting.push(event);
-    else this.#write(event);
+    if (!this.#replaying) return this.#write(event);
+    this.#waiting.push(event);
+    this.#waitingBytes += event.json.length;
+    if (this.#waitingBytes > this.options.maxBacklogBytes) this.close();
   }
 
   tick(now: number): void {
@@ -216,6 +233,7 @@ export class SseStream implements Reader {
       return;
     }
     this.res.write(": keep-alive\n\n");
+    if (!this.#replaying && this.res.writableLength > this.options.maxBacklogBytes) this.close();
   }
 
   close(): void {
@@ -225,12 +243,28 @@ export class SseStream implements Reader {
     this.options.onClose();
   }
 
+  /** A live event: a reader whose unsent output passes the bound is let go (it resumes). */
   #write(event: StoredEvent): void {
+    this.#put(event);
+    if (this.res.writableLength > this.options.maxBacklogBytes) this.close();
+  }
+
+  #put(event: StoredEvent): void {
     if (this.#closed || event.seq <= this.#last) return;
     this.#last = event.seq;
     this.res.write(`id: ${event.seq}\ndata: ${event.json}\n\n`);
-    // A reader that does not keep up is let go; it comes back from the last id it got.
-    if (this.res.writableLength > this.options.maxBacklogBytes) this.close();
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
   }
 }
 
