@@ -6,6 +6,7 @@ import pg from "pg";
 import { TestClient, xml } from "../harness/client.js";
 import type { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
+import { PrivateNginx } from "../harness/nginx.js";
 import { startStack, type Stack } from "../harness/stack.js";
 import {
   API_KEY,
@@ -393,6 +394,31 @@ describe("the stream through HTTP/1.0 and nginx", () => {
     assert.match(body, /id: \d+\ndata: \{"type":"message".*"text":"over HTTP\/1\.0"/);
     assert.match(body, /"type":"end"/);
   });
+
+  test("through Debian's nginx with its default proxy settings, events arrive as they happen", async () => {
+    const nginx = await PrivateNginx.start(portOf(base));
+    try {
+      const { room, minted } = await chatRoom("staff2", "c-nginx");
+      const proxied = `http://127.0.0.1:${nginx.port}`;
+      const stream = await SseClient.open(`${proxied}/nereid-chat/stream/${minted.token}`);
+      assert.equal(stream.response!.statusCode, 200);
+      assert.equal(stream.response!.headers["content-type"], "text/event-stream; charset=utf-8");
+      for (const text of ["through", "the", "proxy"]) {
+        await say("staff2", room.jid, text);
+        // Each one arrives while the stream is open: nginx did not hold it in a buffer.
+        await stream.waitFor((e) => texts([e]).includes(text), `"${text}" through nginx`);
+      }
+      const sent = await call(proxied, "POST", `/nereid-chat/message/${minted.token}`, {
+        body: { id: randomUUID(), text: "and back" },
+      });
+      assert.equal(sent.status, 202);
+      await person("staff2").waitFor(roomMessage(room.jid, "and back"));
+      stream.close();
+      await post(`/nereid-chat/presence/${minted.token}`, { available: false });
+    } finally {
+      await nginx.stop();
+    }
+  });
 });
 
 describe("tokens", () => {
@@ -625,11 +651,7 @@ describe("a one-to-one thread with an XMPP user the token allows", () => {
     await person("friend").waitFor((s) => s.getChildText("body") === "again");
 
     await person("stranger").xmpp.send(
-      xml(
-        "message",
-        { to: got.attrs.from, type: "chat", id: "s1" },
-        xml("body", {}, "let me in"),
-      ),
+      xml("message", { to: got.attrs.from, type: "chat", id: "s1" }, xml("body", {}, "let me in")),
     );
     const refused = await person("stranger").waitFor(
       (s) => s.name === "message" && s.attrs.type === "error",
