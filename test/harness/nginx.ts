@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,7 +44,8 @@ http {
 }
 `;
     await writeFile(join(dir, "nginx.conf"), config);
-    const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    const binary = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+    const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

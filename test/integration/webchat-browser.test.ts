@@ -53,7 +53,9 @@ after(async () => {
 });
 
 const shownMessages = (page: Page) =>
-  page.$$eval("#log li.message", (items) => items.map((li) => li.textContent ?? ""));
+  page.$$eval("#log li.message", (items: { textContent: string | null }[]) =>
+    items.map((li) => li.textContent ?? ""),
+  );
 
 async function waitShown(page: Page, count: number, what: string) {
   return eventually(
