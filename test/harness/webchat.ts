@@ -1,6 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
+import type pg from "pg";
 import { Daemon } from "./daemon.js";
+import { eventually } from "./eventually.js";
 import type { Stack } from "./stack.js";
 
 export const API_KEY = "test-api-key-0123456789abcdef";
@@ -241,4 +243,14 @@ export function rawRequest(
     socket.on("error", reject);
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
   });
+}
+
+/** Waits until the pool has at least `count` rooms ready. */
+export async function roomsReady(db: pg.Pool, count: number): Promise<void> {
+  await eventually(
+    async () =>
+      (await db.query("SELECT 1 FROM roompool_rooms WHERE status = 'available'")).rowCount ?? 0,
+    (n) => n >= count,
+    `${count} rooms ready`,
+  );
 }

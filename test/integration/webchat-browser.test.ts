@@ -10,7 +10,7 @@ import { TestClient, xml } from "../harness/client.js";
 import type { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
 import { startStack, type Stack } from "../harness/stack.js";
-import { API_KEY, startWebchatDaemon } from "../harness/webchat.js";
+import { API_KEY, roomsReady, startWebchatDaemon } from "../harness/webchat.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
 const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
@@ -35,12 +35,7 @@ before(async () => {
   chatPage = await startChatPage({ host: "127.0.0.1", port: pagePort, api: base, apiKey: API_KEY });
   staff = await TestClient.connect(stack, account("staff"));
   browser = await launchChromium();
-  await eventually(
-    async () =>
-      (await db.query("SELECT 1 FROM roompool_rooms WHERE status = 'available'")).rowCount ?? 0,
-    (n) => n >= 1,
-    "a room ready",
-  );
+  await roomsReady(db, 1);
 });
 
 after(async () => {

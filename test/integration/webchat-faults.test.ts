@@ -7,7 +7,14 @@ import type { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
 import { startStack, type Stack } from "../harness/stack.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
-import { SseClient, call, mintToken, startWebchatDaemon, texts } from "../harness/webchat.js";
+import {
+  SseClient,
+  call,
+  mintToken,
+  roomsReady,
+  startWebchatDaemon,
+  texts,
+} from "../harness/webchat.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
 const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
@@ -37,12 +44,7 @@ before(async () => {
     { databaseUrl: dbUrl.toString(), componentPort: xmppProxy.port },
   ));
   await daemon.waitForLog((line) => line.msg === "rooms resynchronised");
-  await eventually(
-    async () =>
-      (await db.query("SELECT 1 FROM roompool_rooms WHERE status = 'available'")).rowCount ?? 0,
-    (n) => n >= 1,
-    "a room ready",
-  );
+  await roomsReady(db, 1);
 });
 
 after(async () => {

@@ -17,6 +17,7 @@ import {
   mintToken,
   startWebchatDaemon,
   texts,
+  roomsReady,
 } from "../harness/webchat.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
@@ -56,12 +57,7 @@ before(async () => {
   }
   ({ daemon, base } = await startWebchatDaemon(stack, "webchat", SETTINGS));
   await daemon.waitForLog((line) => line.msg === "rooms resynchronised");
-  await eventually(
-    async () =>
-      (await db.query("SELECT 1 FROM roompool_rooms WHERE status = 'available'")).rowCount ?? 0,
-    (n) => n >= 3,
-    "rooms ready",
-  );
+  await roomsReady(db, 3);
 });
 
 after(async () => {
