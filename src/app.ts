@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import { Database } from "./db/database.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
 import { explainFailure } from "./errors.js";
+import { HttpServer, httpService } from "./http/server.js";
 import { migrationsDir, packageVersion } from "./paths.js";
 import { PresenceService } from "./presence/service.js";
 import type { Service, ServiceContext } from "./service.js";
@@ -40,6 +41,8 @@ export class App {
   readonly link: ComponentLink;
   readonly router: Router;
   readonly muc: MucClient;
+  /** The HTTP server (when the webchat section turns it on); it listens after every service started. */
+  readonly http: HttpServer | undefined;
   readonly #services: Service[];
   #installed = false;
   #started: Service[] = [];
@@ -76,9 +79,21 @@ export class App {
       stampFrom: true,
       log: log.child({ svc: "muc" }),
     });
+    const webchat = config.webchat?.enabled ? config.webchat : undefined;
+    this.http = webchat
+      ? new HttpServer({
+          host: webchat.host,
+          port: webchat.port,
+          trustProxy: webchat.trustProxy,
+          bodyLimit: webchat.maxBodyBytes,
+          allowedOrigins: webchat.allowedOrigins,
+          log: log.child({ svc: "http" }),
+        })
+      : undefined;
     this.#services = [
       new PresenceService(config.presence),
       ...(options.services ?? buildServices(config)),
+      ...(this.http ? [httpService(this.http)] : []),
     ];
   }
 
@@ -158,6 +173,7 @@ export class App {
       db: this.db,
       presence,
       muc: this.muc,
+      http: this.http,
       log: this.log,
     };
     // Room traffic reaches the rooms' occupants before any handler sees it.

@@ -25,6 +25,19 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
   .refine((value) => URL.canParse(value), "is not a valid URL");
 
+/** A list from the environment: one string, comma-separated. */
+const toList = (value: unknown): unknown =>
+  typeof value === "string"
+    ? value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "")
+    : value;
+
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, "must be an origin: scheme://host[:port], no path");
+
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 /**
@@ -117,6 +130,34 @@ export const FileSchema = z.strictObject({
       path: ["max_rooms"],
     })
     .optional(),
+  webchat: z
+    .strictObject({
+      enabled: flag().default(true),
+      host: z.string().min(1).default("127.0.0.1"),
+      port: integer(0, 65535).default(8080),
+      api_keys: z.preprocess(
+        toList,
+        z.array(z.string().min(16, "must be at least 16 characters")).min(1, "needs a key"),
+      ),
+      allowed_origins: z.preprocess(toList, z.array(origin)).default([]),
+      trust_proxy: flag().default(false),
+      token_lifetime_s: integer(60, 604_800).default(3_600),
+      grace_period_ms: milliseconds(0, 3_600_000).default(30_000),
+      keepalive_ms: milliseconds(100, 300_000).default(15_000),
+      retry_ms: milliseconds(100, 600_000).default(3_000),
+      poll_max_wait_s: integer(0, 300).default(30),
+      max_body_bytes: integer(256, 1_048_576).default(16_384),
+      max_text_chars: integer(1, 100_000).default(4_000),
+      max_streams_per_token: integer(1, 1_000).default(4),
+      max_streams_per_address: integer(1, 1_000_000).default(100),
+      max_streams: integer(1, 1_000_000).default(20_000),
+      max_backlog_bytes: integer(1_024, 67_108_864).default(262_144),
+      token_requests_per_minute: integer(1, 1_000_000).default(600),
+      requests_per_minute: integer(1, 1_000_000).default(1_200),
+      messages_per_minute: integer(1, 1_000_000).default(120),
+      sweep_interval_ms: milliseconds(1_000, 86_400_000).default(60_000),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof FileSchema>;
@@ -150,12 +191,14 @@ export const ConfigSchema = FileSchema.transform((file) => ({
   neerc: optional(file.neerc),
   olpc: optional(file.olpc),
   roompool: optional(file.roompool),
+  webchat: optional(file.webchat),
 }));
 
 export type Config = z.output<typeof ConfigSchema>;
 export type NeercOptions = NonNullable<Config["neerc"]>;
 export type OlpcOptions = NonNullable<Config["olpc"]>;
 export type RoomPoolOptions = NonNullable<Config["roompool"]>;
+export type WebchatOptions = NonNullable<Config["webchat"]>;
 
 export class ConfigError extends Error {
   constructor(
@@ -248,6 +291,11 @@ export function redactConfig(config: ConfigFile): ConfigFile {
     component: { ...config.component, secret: "[redacted]" },
     database: { ...config.database, url: redactUrl(config.database.url) },
     ...(config.roompool ? { roompool: { ...config.roompool, password: "[redacted]" } } : {}),
+    ...(config.webchat
+      ? {
+          webchat: { ...config.webchat, api_keys: config.webchat.api_keys.map(() => "[redacted]") },
+        }
+      : {}),
   };
 }
 

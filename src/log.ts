@@ -3,7 +3,15 @@ import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 
 export type { Logger };
 
 /** Keys whose values never reach a log line, wherever they appear in a logged object. */
-const REDACT = ["secret", "password", "*.secret", "*.password", "config.component.secret"];
+const REDACT = [
+  "secret",
+  "password",
+  "token",
+  "*.secret",
+  "*.password",
+  "*.token",
+  "config.component.secret",
+];
 
 export function createLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
   return pino(

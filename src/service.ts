@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
+import type { HttpServer } from "./http/server.js";
 import type { PresencePort } from "./presence/port.js";
 import type { ComponentLink } from "./xmpp/component-link.js";
 import type { MucClient } from "./xmpp/muc.js";
@@ -17,6 +18,8 @@ export interface ServiceContext {
   presence: PresencePort;
   /** The rooms the component itself is in (as its own JID or as `node@component`). */
   muc: MucClient;
+  /** The HTTP server, where the configuration has one (the webchat section): add routes here. */
+  http: HttpServer | undefined;
   log: Logger;
 }
 

@@ -7,6 +7,7 @@ import { parseConfig } from "../config.js";
 import { createLogger, flushLogger } from "../log.js";
 import { projectRoot } from "../paths.js";
 import { runUntilSignal } from "../run.js";
+import { startChatPage } from "./chat-page.js";
 import { ensureDatabase } from "./database.js";
 import { takePidLock } from "./pid-lock.js";
 import { portIsFree, freePort } from "./ports.js";
@@ -56,6 +57,10 @@ async function demo(dir: string, database: string): Promise<number> {
     accounts: [...DEMO_ACCOUNTS, bot],
   });
 
+  const chatPort = (await portIsFree(8080)) ? 8080 : await freePort();
+  const pagePort = (await portIsFree(8081)) ? 8081 : await freePort();
+  const apiKey = randomBytes(24).toString("base64url");
+  const pageOrigin = `http://127.0.0.1:${pagePort}`;
   const document = {
     component: { jid, host: "127.0.0.1", port: prosody.componentPort, secret },
     database: { url: databaseUrl },
@@ -70,6 +75,12 @@ async function demo(dir: string, database: string): Promise<number> {
       min_available: 3,
       max_rooms: 10,
     },
+    webchat: {
+      host: "127.0.0.1",
+      port: chatPort,
+      api_keys: [apiKey],
+      allowed_origins: [pageOrigin],
+    },
   };
   const configPath = join(dir, "concierge.yaml");
   await writeFile(
@@ -77,6 +88,12 @@ async function demo(dir: string, database: string): Promise<number> {
     `# Written by \`concierge demo\`; rewritten at every run.\n${stringify(document)}`,
   );
   const config = parseConfig(document, {}, configPath);
+  const chatPage = await startChatPage({
+    host: "127.0.0.1",
+    port: pagePort,
+    api: `http://127.0.0.1:${chatPort}`,
+    apiKey,
+  });
 
   process.stderr.write(`
 Concierge demo
@@ -90,6 +107,11 @@ Room pool: 3 rooms ready in table roompool_rooms; claim one with
   psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
 NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
 and the others members; then the NEERC clients can use ${jid}.
+Web chat: open ${chatPage.url} and chat as a visitor with the staff account: first, as
+staff@localhost (password "demo"), claim a room and join it with the password it gives:
+  psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
+(join <room_jid>/Staff with that room_password); each visitor gets the room of the staff member
+who has waited longest. The web chat API listens on 127.0.0.1:${chatPort}.
 OLPC index: laptops (and the draft's clients) query ${jid}; presence sent to ${jid} is combined
 across each user's devices and shown to the people they share a room or a result set with.
 Ctrl-C stops the demo.
@@ -97,7 +119,10 @@ Ctrl-C stops the demo.
 `);
   const log = createLogger(config.log.level);
   try {
-    return await runUntilSignal(config, log, { migrate: true }, () => prosody.stop());
+    return await runUntilSignal(config, log, { migrate: true }, async () => {
+      await chatPage.close();
+      await prosody.stop();
+    });
   } finally {
     await flushLogger(log);
   }

@@ -109,6 +109,8 @@ export interface JoinOptions {
   password?: string;
   /** Messages of history to ask for (default none). */
   history?: number;
+  /** Instead: the history since this time (XEP-0045 §7.2.15), e.g. what came while we were away. */
+  historySince?: Date;
   /** The bare address to be in the room as (a component may be in rooms as several). */
   as?: string;
   timeoutMs?: number;
@@ -194,11 +196,10 @@ export class MucClient {
         },
         reject: fail,
       });
-      const x = xml(
-        "x",
-        { xmlns: NS_MUC },
-        xml("history", { maxstanzas: String(options.history ?? 0) }),
-      );
+      const history = options.historySince
+        ? { since: options.historySince.toISOString().replace(/\.\d{3}Z$/, "Z") }
+        : { maxstanzas: String(options.history ?? 0) };
+      const x = xml("x", { xmlns: NS_MUC }, xml("history", history));
       if (options.password !== undefined) x.append(xml("password", {}, options.password));
       try {
         this.#send(as, xml("presence", { to: `${jid}/${nick}` }, x));

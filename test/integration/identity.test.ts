@@ -160,7 +160,7 @@ describe("one identity for every address", () => {
       );
       const buddies = reply.getChild("query", NS_BUDDY)?.getChildren("buddy") ?? [];
       assert.deepEqual(
-        buddies.map((b) => b.attrs.jid),
+        buddies.map((b) => String(b.attrs.jid)),
         [`${OBRIEN}@localhost`],
         `${spelling}: ${reply.toString()}`,
       );

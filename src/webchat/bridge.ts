@@ -1,0 +1,523 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import { within, type BackoffPolicy } from "../backoff.js";
+import type { Database } from "../db/database.js";
+import { StorageUnavailableError } from "../db/errors.js";
+import { HttpError } from "../http/errors.js";
+import { KeyedQueue } from "../keyed-queue.js";
+import { parseJid, type BareJid } from "../xmpp/jid.js";
+import { NotConnectedError, type Link } from "../xmpp/link.js";
+import type { MucClient, MucRoom, RoomExit } from "../xmpp/muc.js";
+import { StanzaError } from "../xmpp/stanza-error.js";
+import { errorReply } from "../xmpp/stanza.js";
+import {
+  chatMessage,
+  endStanza,
+  groupchatMessage,
+  messageStanza,
+  occupantPresence,
+  ownMessage,
+  presenceStanza,
+  readMessage,
+  timestamp,
+  type OutgoingMessage,
+  type OutgoingPresence,
+  type Sender,
+  type StreamStanza,
+} from "./protocol.js";
+import type { Session, StoredEvent, WebchatStore } from "./store.js";
+import { Readers, type StreamLimits } from "./streams.js";
+
+export interface BridgeOptions {
+  componentJid: string;
+  /** How long an occupant stays after its last stream closed (a page reload must not end it). */
+  gracePeriodMs: number;
+  keepaliveMs: number;
+  limits: StreamLimits;
+  retry: BackoffPolicy;
+}
+
+/** A session the daemon is serving: its occupant, its grace timer, what its stream has shown. */
+interface Live {
+  session: Session;
+  room: MucRoom | undefined;
+  joining: Promise<MucRoom> | undefined;
+  grace: NodeJS.Timeout | undefined;
+  ending: boolean;
+  /** The latest presence item shown per entity (JSON), so that only changes are logged. */
+  presence: Map<string, string> | undefined;
+  senders: Map<string, Sender>;
+}
+
+/** History asked for when a session first enters its room, as an XMPP client gets it. */
+const FIRST_JOIN_HISTORY = 20;
+/** A rejoin asks for the room's history since a little before the last message logged. */
+const HISTORY_OVERLAP_MS = 2_000;
+const NICK_ATTEMPTS = 5;
+
+/**
+ * Browser sessions in XMPP. Each session is one occupant of its pool room, as the address
+ * `webchat-<id>@<component>` (the pool's bot sees it arrive and leave like any XMPP client),
+ * with the room's password from the pool's table. What the room shows it (messages, occupants'
+ * presence) and one-to-one chat messages from the XMPP users it may talk to become events in
+ * the session's log, in order, one queue per session; each is written to Postgres first (waiting
+ * out a database outage) and then handed to the session's open readers.
+ */
+export class Bridge {
+  readonly readers: Readers;
+  readonly #live = new Map<number, Live>();
+  readonly #queue = new KeyedQueue();
+  readonly #stopping = new AbortController();
+  readonly #domain: string;
+
+  constructor(
+    private readonly store: WebchatStore,
+    private readonly db: Database,
+    private readonly muc: MucClient,
+    private readonly link: Link,
+    private readonly options: BridgeOptions,
+    private readonly log: Logger,
+  ) {
+    this.#domain = options.componentJid;
+    this.readers = new Readers(options.limits, {
+      idle: (id) => this.#startGrace(id),
+      busy: (id) => this.#stopGrace(id),
+    });
+  }
+
+  start(): void {
+    this.readers.start(this.options.keepaliveMs);
+    this.link.on("online", () => void this.#rejoinAll());
+  }
+
+  /** Ends the streams, leaves the rooms (the sessions stay open for the next start). */
+  async stop(budgetMs: number): Promise<void> {
+    this.#stopping.abort();
+    this.readers.stop();
+    this.readers.closeAll();
+    for (const live of this.#live.values()) {
+      clearTimeout(live.grace);
+      if (live.room) this.muc.leave(live.room.jid, live.room.as, "the chat service is restarting");
+    }
+    await within(this.#queue.idle(), budgetMs);
+  }
+
+  addressOf(sessionId: number): string {
+    return `webchat-${sessionId}@${this.#domain}`;
+  }
+
+  // ---- sessions ----
+
+  /** Serves a session (new or continued): its occupant is in the room when this resolves. */
+  async enter(session: Session): Promise<void> {
+    const live = this.#liveOf(session);
+    live.session = session;
+    if (!this.readers.has(session.id)) this.#startGrace(session.id);
+    await this.#join(live);
+  }
+
+  /** The last event's number, for a reader that starts from the end. */
+  lastSeq(sessionId: number): Promise<number> {
+    return this.store.lastSeq(sessionId);
+  }
+
+  /** Ends a session: a final event, its tokens revoked, its streams closed, its occupant gone. */
+  async end(sessionId: number, reason: string, leave = true): Promise<void> {
+    const live = this.#live.get(sessionId);
+    if (live?.ending) return;
+    if (live) {
+      live.ending = true;
+      clearTimeout(live.grace);
+    }
+    await this.#run(sessionId, async () => {
+      await this.#appendNow(sessionId, endStanza(reason, new Date()));
+      await this.#durably(() => this.store.endSession(sessionId, reason));
+    });
+    this.readers.close(sessionId);
+    if (leave && live?.room) this.muc.leave(live.room.jid, live.room.as, reason);
+    this.#live.delete(sessionId);
+    this.log.info({ session: sessionId, reason }, "web chat session ended");
+  }
+
+  /** A browser's message, into its room or to the XMPP user of a one-to-one thread. */
+  async send(
+    session: Session,
+    message: OutgoingMessage,
+  ): Promise<{ thread: string; duplicate: boolean }> {
+    let peer: string | undefined;
+    let thread = session.thread;
+    if (message.to !== undefined) {
+      peer = message.to;
+      if (!session.contacts.includes(peer)) {
+        throw new HttpError(
+          "CONTACT_NOT_ALLOWED",
+          "this session may not write to that address",
+          "to",
+        );
+      }
+      thread = await this.store.threadWith(session.id, peer, message.thread ?? randomUUID());
+    } else if (message.thread !== undefined && message.thread !== session.thread) {
+      peer = await this.store.peerOfThread(session.id, message.thread);
+      if (!peer) throw new HttpError("BAD_REQUEST", "no such thread in this session", "thread");
+      if (!session.contacts.includes(peer)) {
+        throw new HttpError(
+          "CONTACT_NOT_ALLOWED",
+          "this session may not write to that address",
+          "thread",
+        );
+      }
+      thread = message.thread;
+    }
+    if (!(await this.store.markSent(session.id, message.id))) return { thread, duplicate: true };
+    try {
+      if (peer !== undefined) {
+        const stanza = chatMessage(peer as BareJid, message, thread);
+        stanza.attrs.from = this.addressOf(session.id);
+        this.link.send(stanza);
+        const own = messageStanza(
+          ownMessage(message, thread),
+          thread,
+          this.#self(session),
+          new Date(),
+        );
+        await this.#append(session.id, own, `chat ${peer} ${message.id}`);
+      } else {
+        const room = this.#joinedRoom(session);
+        this.muc.sendAs(room, groupchatMessage(room.jid, message, thread));
+      }
+    } catch (error) {
+      await this.store.unmarkSent(session.id, message.id).catch(() => undefined);
+      throw error;
+    }
+    return { thread, duplicate: false };
+  }
+
+  /** A browser's presence: shown in its room; `available: false` leaves the chat. */
+  async presence(session: Session, presence: OutgoingPresence): Promise<{ ended: boolean }> {
+    if (!presence.available) {
+      await this.end(session.id, "left the chat");
+      return { ended: true };
+    }
+    const room = this.#joinedRoom(session);
+    this.muc.sendAs(room, occupantPresence(`${room.jid}/${room.nick}`, presence));
+    return { ended: false };
+  }
+
+  /** Tokens revoked one by one close their own streams. */
+  closeToken(tokenKey: string): void {
+    this.readers.closeToken(tokenKey);
+  }
+
+  // ---- one-to-one messages from XMPP ----
+
+  /** Sees every message the component gets: chat messages to a session's address are its. */
+  directMessage(stanza: Element): void {
+    const to = parseJid(stanza.attrs.to);
+    const from = parseJid(stanza.attrs.from);
+    if (!to || !from || to.domain !== this.#domain) return;
+    const match = /^webchat-(\d+)$/.exec(to.local ?? "");
+    if (!match) return;
+    if (this.muc.room(from.bare, to.bare)) return; // the room's own traffic
+    if (stanza.attrs.type === "groupchat" || stanza.attrs.type === "error") return;
+    const message = readMessage(stanza);
+    if (!message) return;
+    const sessionId = Number(match[1]);
+    const peer = from.bare;
+    void this.#run(sessionId, async () => {
+      const session =
+        this.#live.get(sessionId)?.session ??
+        (await this.#durably(() => this.store.openSession(sessionId)));
+      if (!session || !session.contacts.includes(peer)) {
+        this.#refuse(stanza, session ? "forbidden" : "service-unavailable");
+        return;
+      }
+      const thread = await this.#durably(() =>
+        this.store.threadWith(sessionId, peer, message.thread ?? randomUUID()),
+      );
+      const sender: Sender = {
+        objectType: "person",
+        id: `xmpp:${peer}`,
+        displayName: from.local ?? peer,
+      };
+      await this.#appendNow(
+        sessionId,
+        messageStanza(message, thread, sender, new Date()),
+        `chat ${peer} ${message.id || digest(message.text)}`,
+      );
+    }).catch((error: unknown) => this.#failed(sessionId, error));
+  }
+
+  #refuse(stanza: Element, condition: "forbidden" | "service-unavailable"): void {
+    try {
+      const reply = errorReply(stanza, new StanzaError(condition, undefined, "cancel"));
+      this.link.send(reply);
+    } catch {
+      // offline: nothing to answer with
+    }
+  }
+
+  // ---- the room ----
+
+  #liveOf(session: Session): Live {
+    let live = this.#live.get(session.id);
+    if (!live) {
+      live = {
+        session,
+        room: undefined,
+        joining: undefined,
+        grace: undefined,
+        ending: false,
+        presence: undefined,
+        senders: new Map(),
+      };
+      this.#live.set(session.id, live);
+    }
+    return live;
+  }
+
+  #joinedRoom(session: Session): MucRoom {
+    const room = this.#live.get(session.id)?.room;
+    if (!room?.joined || !this.link.online) throw new NotConnectedError();
+    return room;
+  }
+
+  #join(live: Live): Promise<MucRoom> {
+    if (live.room?.joined) return Promise.resolve(live.room);
+    live.joining ??= this.#enterRoom(live).finally(() => (live.joining = undefined));
+    return live.joining;
+  }
+
+  async #enterRoom(live: Live): Promise<MucRoom> {
+    const { session } = live;
+    if (!this.link.online) throw new NotConnectedError();
+    const password = await this.store.roomPassword(session.room);
+    if (password === undefined) {
+      await this.end(session.id, "the chat has ended", false);
+      throw new HttpError("ROOM_CLOSED", "the room of this session is closed", "room");
+    }
+    live.presence ??= await this.store.lastPresence(session.id);
+    const lastMessage = await this.store.lastRoomMessageAt(session.id);
+    const history = lastMessage
+      ? { historySince: new Date(lastMessage.getTime() - HISTORY_OVERLAP_MS) }
+      : { history: FIRST_JOIN_HISTORY };
+    const base = session.nick ?? session.displayName;
+    const as = this.addressOf(session.id);
+    for (let attempt = 1; ; attempt++) {
+      const nick = attempt === 1 ? base : `${base} (${attempt})`;
+      const joining = this.muc.join(session.room as BareJid, nick, { password, as, ...history });
+      this.#follow(live, this.muc.room(session.room as BareJid, as));
+      try {
+        const { room } = await joining;
+        live.room = room;
+        if (session.nick !== nick) {
+          session.nick = nick;
+          await this.store.setNick(session.id, nick);
+        }
+        this.log.debug({ session: session.id, room: session.room }, "web chat occupant joined");
+        void this.#run(session.id, () => this.#settlePresence(live, room)).catch((error: unknown) =>
+          this.#failed(session.id, error),
+        );
+        return room;
+      } catch (error) {
+        if (
+          error instanceof StanzaError &&
+          error.condition === "conflict" &&
+          attempt < NICK_ATTEMPTS
+        ) {
+          continue;
+        }
+        if (error instanceof StanzaError) {
+          await this.end(session.id, `could not enter the room (${error.condition})`, false);
+          throw new HttpError("ROOM_CLOSED", "the room of this session cannot be entered", "room");
+        }
+        if (!this.link.online) throw new NotConnectedError();
+        throw error;
+      }
+    }
+  }
+
+  /** The room's events become the session's: messages, occupants' presence, the room's end. */
+  #follow(live: Live, room: MucRoom | undefined): void {
+    if (!room) return;
+    const id = live.session.id;
+    const onError = (error: unknown) => this.#failed(id, error);
+    room.on("message", (stanza) => {
+      void this.#run(id, () => this.#roomMessage(live, stanza)).catch(onError);
+    });
+    room.on("presence", (occupant, stanza) => {
+      if (occupant.affiliation === "owner") return; // the pool's bot
+      void this.#run(id, () => this.#occupantPresence(live, occupant.nick, stanza)).catch(onError);
+    });
+    room.on("gone", (exit) => {
+      if (live.room === room) live.room = undefined;
+      if (exit.kind === "removed" && !this.#stopping.signal.aborted) {
+        void this.end(id, exitReason(exit), false).catch(onError);
+      }
+    });
+  }
+
+  async #roomMessage(live: Live, stanza: Element): Promise<void> {
+    if (stanza.attrs.type !== "groupchat") return;
+    const nick = parseJid(stanza.attrs.from)?.resource;
+    const message = readMessage(stanza);
+    if (nick === undefined || !message) return;
+    const origin = `room ${nick} ${message.id || digest(message.text)}`;
+    if (message.delayedAt && (await this.store.hasOrigin(live.session.id, origin))) return;
+    const sender = await this.#sender(live, nick);
+    const event = messageStanza(message, live.session.thread, sender, new Date());
+    await this.#appendNow(live.session.id, event, origin);
+  }
+
+  async #occupantPresence(live: Live, nick: string, stanza: Element): Promise<void> {
+    const sender = await this.#sender(live, nick);
+    await this.#presenceEvent(live, presenceStanza(sender.id, stanza, new Date()));
+  }
+
+  async #presenceEvent(live: Live, event: StreamStanza & { type: "presence" }): Promise<void> {
+    const item = event.presence[0];
+    if (!item) return;
+    const shown = JSON.stringify(item);
+    live.presence ??= await this.store.lastPresence(live.session.id);
+    if (live.presence.get(item.entity) === shown) return;
+    live.presence.set(item.entity, shown);
+    await this.#appendNow(live.session.id, event);
+  }
+
+  /** After a rejoin: whoever the stream last showed as there and who is gone now has left. */
+  async #settlePresence(live: Live, room: MucRoom): Promise<void> {
+    const present = new Set<string>();
+    for (const occupant of room.occupants.values()) {
+      if (occupant.affiliation !== "owner")
+        present.add((await this.#sender(live, occupant.nick)).id);
+    }
+    for (const [entity, shown] of live.presence ?? []) {
+      if (present.has(entity) || !(JSON.parse(shown) as { available?: boolean }).available)
+        continue;
+      await this.#presenceEvent(live, {
+        type: "presence",
+        timestamp: timestamp(new Date()),
+        presence: [{ entity, available: false }],
+      });
+    }
+  }
+
+  async #sender(live: Live, nick: string): Promise<Sender> {
+    const { session } = live;
+    if (nick === session.nick) return this.#self(session);
+    const cached = live.senders.get(nick);
+    if (cached) return cached;
+    const known = await this.#durably(() => this.store.personInRoom(session.room, nick));
+    if (!known)
+      return { objectType: "person", id: `xmpp:${session.room}/${nick}`, displayName: nick };
+    const sender: Sender = { objectType: "person", id: known.id, displayName: known.name };
+    live.senders.set(nick, sender);
+    return sender;
+  }
+
+  #self(session: Session): Sender {
+    return { objectType: "person", id: session.personId, displayName: session.displayName };
+  }
+
+  // ---- the event log ----
+
+  #run<T>(sessionId: number, task: () => Promise<T>): Promise<T> {
+    return this.#queue.run(String(sessionId), task);
+  }
+
+  /** Appends in the session's order (from outside its queue). */
+  #append(sessionId: number, stanza: StreamStanza, origin?: string): Promise<StoredEvent> {
+    return this.#run(sessionId, () => this.#appendNow(sessionId, stanza, origin));
+  }
+
+  /** Appends now (inside the session's queue): written first, then handed to the readers. */
+  async #appendNow(sessionId: number, stanza: StreamStanza, origin?: string): Promise<StoredEvent> {
+    const event = await this.#durably(() => this.store.append(sessionId, stanza, origin));
+    this.readers.deliver(sessionId, event);
+    return event;
+  }
+
+  /** Runs `work`; while the database is down, waits for it and tries again (until stopping). */
+  async #durably<T>(work: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError)) throw error;
+        if (!(await this.db.whenAvailable(this.#stopping.signal))) throw error;
+      }
+    }
+  }
+
+  #failed(sessionId: number, error: unknown): void {
+    if (error instanceof StorageUnavailableError) {
+      this.log.warn(
+        { session: sessionId },
+        "stopping while the database is down: a web chat event was not logged",
+      );
+    } else if (!(error instanceof HttpError) && !(error instanceof NotConnectedError)) {
+      this.log.warn({ session: sessionId, err: error }, "web chat event failed");
+    }
+  }
+
+  // ---- grace and reconnection ----
+
+  #startGrace(sessionId: number): void {
+    const live = this.#live.get(sessionId);
+    if (!live || live.ending || this.#stopping.signal.aborted) return;
+    clearTimeout(live.grace);
+    live.grace = setTimeout(() => {
+      live.grace = undefined;
+      if (this.readers.has(sessionId)) return;
+      void this.end(sessionId, "the browser went away").catch((error: unknown) =>
+        this.#failed(sessionId, error),
+      );
+    }, this.options.gracePeriodMs);
+  }
+
+  #stopGrace(sessionId: number): void {
+    const live = this.#live.get(sessionId);
+    if (live) {
+      clearTimeout(live.grace);
+      live.grace = undefined;
+    }
+  }
+
+  /** Whenever the link comes (back) online: every open session's occupant enters its room. */
+  async #rejoinAll(): Promise<void> {
+    let sessions: Session[];
+    try {
+      sessions = await this.#durably(() => this.store.openSessions());
+    } catch (error) {
+      this.#failed(0, error);
+      return;
+    }
+    for (const session of sessions) {
+      if (this.#stopping.signal.aborted || !this.link.online) return;
+      const live = this.#liveOf(session);
+      if (!this.readers.has(session.id)) this.#startGrace(session.id);
+      await this.#join(live).catch((error: unknown) => {
+        if (!(error instanceof HttpError)) {
+          this.log.warn(
+            { session: session.id, err: (error as Error).message },
+            "web chat rejoin failed",
+          );
+        }
+      });
+    }
+    if (sessions.length > 0)
+      this.log.info({ sessions: sessions.length }, "web chat sessions rejoined");
+  }
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
+}
+
+function exitReason(exit: RoomExit): string {
+  if (exit.codes.includes("307"))
+    return `removed from the room${exit.reason ? `: ${exit.reason}` : ""}`;
+  if (exit.codes.includes("301")) return "banned from the room";
+  if (exit.codes.includes("332")) return "the chat service shut down";
+  return exit.reason ? `the chat has ended: ${exit.reason}` : "the chat has ended";
+}
