@@ -4,7 +4,8 @@ import type { Config } from "./config.js";
 import { Database } from "./db/database.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
 import { explainFailure } from "./errors.js";
-import { HttpServer, httpService } from "./http/server.js";
+import { httpServerFor, httpService, type HttpServer } from "./http/server.js";
+import { newOps, opsRoutes, watchDatabase, watchLink, type Ops } from "./ops/wiring.js";
 import { migrationsDir, packageVersion } from "./paths.js";
 import { PresenceService } from "./presence/service.js";
 import type { Service, ServiceContext } from "./service.js";
@@ -19,8 +20,39 @@ export interface AppOptions {
   migrate: boolean;
   /** The services to run (default: the ones the configuration turns on). */
   services?: Service[];
-  /** A stop was asked for before start-up began (a signal while the code was loading). */
-  earlySignal?: boolean;
+}
+
+/** The active/standby term this App acts in. */
+export interface TermFence {
+  /** Set on every database connection: the database refuses writes of a term that is over. */
+  fence: string;
+  /** Whether the term still holds; false ends it (see Lease.holds). */
+  holds: () => boolean;
+}
+
+/**
+ * Waits for the database (one line per attempt), then applies the pending migrations, or (not
+ * migrating) checks that none is pending. False if `signal` aborted first.
+ */
+export async function prepareDatabase(
+  db: Database,
+  migrateIt: boolean,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!(await db.waitUntilReachable(signal))) return false;
+  if (migrateIt) {
+    await migrate(db, migrationsDir, log);
+  } else {
+    const missing = await pendingMigrations(db, migrationsDir);
+    if (missing.length > 0) {
+      throw new StartupError(
+        `the database lacks migrations ${missing.join(", ")}: run \`concierge migrate\` ` +
+          `(or start without --no-migrate, with database.migrate_on_start: true)`,
+      );
+    }
+  }
+  return !signal.aborted;
 }
 
 /** A start-up failure whose message says what to do. */
@@ -41,8 +73,10 @@ export class App {
   readonly link: ComponentLink;
   readonly router: Router;
   readonly muc: MucClient;
-  /** The HTTP server (when the webchat section turns it on); it listens after every service started. */
+  /** The HTTP server (the http section): health, metrics, the web chat; it listens last. */
   readonly http: HttpServer | undefined;
+  /** Whether this instance may act now: always without active/standby, else while it leads. */
+  readonly acting: () => boolean;
   readonly #services: Service[];
   #installed = false;
   #started: Service[] = [];
@@ -52,14 +86,19 @@ export class App {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly options: AppOptions,
+    private readonly ops: Ops = newOps(),
+    term?: TermFence,
   ) {
     const { component, database, reconnect } = config;
+    const { metrics } = ops;
+    this.acting = term?.holds ?? (() => true);
     this.db = new Database({
       url: database.url,
       poolSize: database.poolSize,
       connectTimeoutMs: database.connectTimeoutMs,
       queryTimeoutMs: database.queryTimeoutMs,
       retry: { initialDelayMs: reconnect.initialDelayMs, maxDelayMs: database.maxRetryDelayMs },
+      ...(term ? { fence: term.fence } : {}),
       log: log.child({ svc: "db" }),
     });
     this.link = componentLink({
@@ -70,26 +109,28 @@ export class App {
       reconnect,
       loginTimeoutMs: reconnect.loginTimeoutMs,
       maxStanzaBytes: component.maxStanzaBytes,
+      sent: (kind) => metrics.stanzasOut.inc({ link: "component", kind }),
+      acting: this.acting,
       log: log.child({ svc: "component" }),
     });
     const routerLog = log.child({ svc: "router" });
-    this.router = new Router((stanza) => this.link.send(stanza), routerLog, explainFailure);
+    this.router = new Router((stanza) => this.link.send(stanza), routerLog, explainFailure, {
+      received: (kind, ns) => metrics.stanzasIn.inc({ kind, ns }),
+      answered: (ns, seconds) => metrics.handlerSeconds.observe({ ns }, seconds),
+      refused: (condition) => metrics.errors.inc({ condition }),
+    });
     this.muc = new MucClient(this.link, {
       defaultAs: component.jid,
       stampFrom: true,
       log: log.child({ svc: "muc" }),
     });
-    const webchat = config.webchat?.enabled ? config.webchat : undefined;
-    this.http = webchat
-      ? new HttpServer({
-          host: webchat.host,
-          port: webchat.port,
-          trustProxy: webchat.trustProxy,
-          bodyLimit: webchat.maxBodyBytes,
-          allowedOrigins: webchat.allowedOrigins,
-          log: log.child({ svc: "http" }),
-        })
-      : undefined;
+    this.http = config.http ? httpServerFor(config.http, log) : undefined;
+    if (this.http) {
+      opsRoutes(this.http, ops);
+      this.http.admit(this.acting);
+    }
+    watchLink(ops, "component", this.link);
+    watchDatabase(ops, this.db);
     this.#services = [
       new PresenceService(config.presence),
       ...(options.services ?? buildServices(config)),
@@ -103,20 +144,8 @@ export class App {
   }
 
   async #start(signal: AbortSignal): Promise<boolean> {
-    if (!(await this.db.waitUntilReachable(signal))) return false;
     const dbLog = this.log.child({ svc: "db" });
-    if (this.options.migrate) {
-      await migrate(this.db, migrationsDir, dbLog);
-    } else {
-      const missing = await pendingMigrations(this.db, migrationsDir);
-      if (missing.length > 0) {
-        throw new StartupError(
-          `the database lacks migrations ${missing.join(", ")}: run \`concierge migrate\` ` +
-            `(or start without --no-migrate, with database.migrate_on_start: true)`,
-        );
-      }
-    }
-    if (signal.aborted) return false;
+    if (!(await prepareDatabase(this.db, this.options.migrate, dbLog, signal))) return false;
     this.#install();
     this.link.start();
     for (const service of this.#services) {
@@ -125,6 +154,16 @@ export class App {
       this.#started.push(service);
     }
     return !signal.aborted;
+  }
+
+  /**
+   * This instance must stop acting at once (it no longer holds the lease): no request is taken
+   * and the XMPP connections are cut, synchronously; stop() then tidies up.
+   */
+  halt(): void {
+    void this.router.close(0);
+    this.link.halt();
+    for (const service of this.#services) service.halt?.();
   }
 
   /** Stops whatever has started, in reverse order, within about `budgetMs`. */
@@ -174,6 +213,8 @@ export class App {
       presence,
       muc: this.muc,
       http: this.http,
+      ops: this.ops,
+      acting: this.acting,
       log: this.log,
     };
     // Room traffic reaches the rooms' occupants before any handler sees it.

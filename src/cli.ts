@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate.js";
 import { createLogger, flushLogger } from "./log.js";
 import { migrationsDir, packageVersion } from "./paths.js";
 import { runUntilSignal } from "./run.js";
+import type { Signals } from "./signals.js";
 
 const USAGE = `Usage: concierge <command> [options]
 
@@ -24,8 +25,8 @@ Options:
 Secrets and any other key can come from the environment, e.g. CONCIERGE_COMPONENT__SECRET,
 DATABASE_URL. See config/concierge.example.yaml.`;
 
-/** The command line; `earlySignal` is a SIGTERM/SIGINT that came while the code was loading. */
-export async function main(argv: string[], earlySignal: boolean): Promise<number> {
+/** The command line; `signals` has held every SIGTERM/SIGINT since the process began. */
+export async function main(argv: string[], signals: Signals): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -38,12 +39,14 @@ export async function main(argv: string[], earlySignal: boolean): Promise<number
   });
   if (values.version) return print(packageVersion);
   const [command, ...rest] = positionals;
+  // Only the daemon stops gracefully; any other command ends as the runtime ends it.
+  if (command !== "start" && command !== "demo") signals.release();
   if (values.help || !command) return print(USAGE, command ? 0 : 2);
   if (rest.length) return fail(`unexpected argument: ${rest.join(" ")}`);
 
   if (command === "demo") {
     const { runDemo } = await import("./dev/demo.js");
-    return runDemo();
+    return runDemo(signals);
   }
   if (!["start", "migrate", "check-config"].includes(command)) {
     return fail(`unknown command: ${command}\n\n${USAGE}`);
@@ -58,7 +61,7 @@ export async function main(argv: string[], earlySignal: boolean): Promise<number
   try {
     if (command === "migrate") return await migrateOnly(config.database.url, log);
     const migrateOnStart = config.database.migrateOnStart && !values["no-migrate"];
-    return await runUntilSignal(config, log, { migrate: migrateOnStart, earlySignal });
+    return await runUntilSignal(config, log, { migrate: migrateOnStart, signals });
   } finally {
     await flushLogger(log);
   }

@@ -44,121 +44,145 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "
  * The configuration as written: snake_case keys, every default filled in. `check-config` shows
  * this form; the daemon works with `Config`, the same values as camelCase options.
  */
-export const FileSchema = z.strictObject({
-  component: z.strictObject({
-    jid: domain,
-    host: z.string().min(1).default("127.0.0.1"),
-    port: integer(1, 65535).default(5347),
-    secret: z.string().min(1, "must not be empty"),
-    name: z.string().min(1).default("Concierge"),
-    // Prosody closes a component's stream over 512 KiB (component_stanza_size_limit).
-    max_stanza_bytes: integer(10_000, 64 * 1024 * 1024).default(500_000),
-  }),
-  database: z.strictObject({
-    url: postgresUrl,
-    pool_size: integer(1, 100).default(10),
-    migrate_on_start: flag().default(true),
-    connect_timeout_ms: milliseconds(100, 120_000).default(5_000),
-    query_timeout_ms: milliseconds(100, 600_000).default(15_000),
-    max_retry_delay_ms: milliseconds(100, 600_000).default(5_000),
-  }),
-  reconnect: z
-    .strictObject({
-      initial_delay_ms: milliseconds(10, 600_000).default(1_000),
-      max_delay_ms: milliseconds(10, 3_600_000).default(60_000),
-      login_timeout_ms: milliseconds(500, 600_000).default(10_000),
-    })
-    .refine((r) => r.max_delay_ms >= r.initial_delay_ms, {
-      message: "max_delay_ms must be at least initial_delay_ms",
-      path: ["max_delay_ms"],
-    })
-    .prefault({}),
-  log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
-  shutdown_timeout_ms: milliseconds(100, 120_000).default(5_000),
-  presence: z
-    .strictObject({
-      liveness_interval_ms: milliseconds(0, 3_600_000).default(60_000),
-      liveness_timeout_ms: milliseconds(100, 600_000).default(15_000),
-      in_call_timeout_ms: milliseconds(1_000, 600_000).default(12_000),
-    })
-    .prefault({}),
-  neerc: z
-    .strictObject({
-      enabled: flag().default(true),
-      muc_service: domain,
-      default_room: z
-        .string()
-        .regex(/^[^\s@/"&'<>:]+$/, "must be a room name (a JID localpart)")
-        .default("neerc"),
-      refresh_interval_ms: milliseconds(1_000, 3_600_000).default(60_000),
-      groups: z.record(z.string().min(1), z.string().min(1)).default({}),
-      max_tasks: integer(1, 100_000).default(1_000),
-    })
-    .optional(),
-  olpc: z
-    .strictObject({
-      enabled: flag().default(true),
-      max_properties: integer(1, 1_000).default(32),
-      max_value_bytes: integer(1, 65_536).default(4_096),
-      max_view_size: integer(1, 10_000).default(100),
-      max_page_size: integer(1, 10_000).default(50),
-    })
-    .optional(),
-  roompool: z
-    .strictObject({
-      enabled: flag().default(true),
-      service: z
-        .string()
-        .regex(/^xmpp:\/\/[^/]+$/, "must be xmpp://host:port")
-        .default("xmpp://127.0.0.1:5222"),
-      jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "must be a bare JID, user@domain"),
-      password: z.string().min(1, "must not be empty"),
-      resource: z.string().min(1).default("concierge"),
-      nickname: z.string().min(1).default("concierge"),
-      muc_service: domain,
-      min_available: integer(0, 1_000).default(5),
-      max_rooms: integer(1, 10_000).default(50),
-      max_occupants: integer(2, 100).default(3),
-      history_length: integer(0, 1_000).default(20),
-      persistent: flag().default(false),
-      claim_timeout_ms: milliseconds(1_000, 86_400_000).default(300_000),
-      maintenance_interval_ms: milliseconds(100, 60_000).default(1_000),
-      create_concurrency: integer(1, 100).default(8),
-    })
-    .refine((pool) => pool.max_rooms >= pool.min_available, {
-      message: "max_rooms must be at least min_available",
-      path: ["max_rooms"],
-    })
-    .optional(),
-  webchat: z
-    .strictObject({
-      enabled: flag().default(true),
+export const FileSchema = z
+  .strictObject({
+    component: z.strictObject({
+      jid: domain,
       host: z.string().min(1).default("127.0.0.1"),
-      port: integer(0, 65535).default(8080),
-      api_keys: z.preprocess(
-        toList,
-        z.array(z.string().min(16, "must be at least 16 characters")).min(1, "needs a key"),
-      ),
-      allowed_origins: z.preprocess(toList, z.array(origin)).default([]),
-      trust_proxy: flag().default(false),
-      token_lifetime_s: integer(60, 604_800).default(3_600),
-      grace_period_ms: milliseconds(0, 3_600_000).default(30_000),
-      keepalive_ms: milliseconds(100, 300_000).default(15_000),
-      retry_ms: milliseconds(100, 600_000).default(3_000),
-      poll_max_wait_s: integer(0, 300).default(30),
-      max_body_bytes: integer(256, 1_048_576).default(16_384),
-      max_text_chars: integer(1, 100_000).default(4_000),
-      max_streams_per_token: integer(1, 1_000).default(4),
-      max_streams_per_address: integer(1, 1_000_000).default(100),
-      max_streams: integer(1, 1_000_000).default(20_000),
-      max_backlog_bytes: integer(1_024, 67_108_864).default(262_144),
-      token_requests_per_minute: integer(1, 1_000_000).default(600),
-      requests_per_minute: integer(1, 1_000_000).default(1_200),
-      messages_per_minute: integer(1, 1_000_000).default(120),
-      sweep_interval_ms: milliseconds(1_000, 86_400_000).default(60_000),
-    })
-    .optional(),
-});
+      port: integer(1, 65535).default(5347),
+      secret: z.string().min(1, "must not be empty"),
+      name: z.string().min(1).default("Concierge"),
+      // Prosody closes a component's stream over 512 KiB (component_stanza_size_limit).
+      max_stanza_bytes: integer(10_000, 64 * 1024 * 1024).default(500_000),
+    }),
+    database: z.strictObject({
+      url: postgresUrl,
+      pool_size: integer(1, 100).default(10),
+      migrate_on_start: flag().default(true),
+      connect_timeout_ms: milliseconds(100, 120_000).default(5_000),
+      query_timeout_ms: milliseconds(100, 600_000).default(15_000),
+      max_retry_delay_ms: milliseconds(100, 600_000).default(5_000),
+    }),
+    reconnect: z
+      .strictObject({
+        initial_delay_ms: milliseconds(10, 600_000).default(1_000),
+        max_delay_ms: milliseconds(10, 3_600_000).default(60_000),
+        login_timeout_ms: milliseconds(500, 600_000).default(10_000),
+      })
+      .refine((r) => r.max_delay_ms >= r.initial_delay_ms, {
+        message: "max_delay_ms must be at least initial_delay_ms",
+        path: ["max_delay_ms"],
+      })
+      .prefault({}),
+    log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+    shutdown_timeout_ms: milliseconds(100, 120_000).default(5_000),
+    presence: z
+      .strictObject({
+        liveness_interval_ms: milliseconds(0, 3_600_000).default(60_000),
+        liveness_timeout_ms: milliseconds(100, 600_000).default(15_000),
+        in_call_timeout_ms: milliseconds(1_000, 600_000).default(12_000),
+      })
+      .prefault({}),
+    neerc: z
+      .strictObject({
+        enabled: flag().default(true),
+        muc_service: domain,
+        default_room: z
+          .string()
+          .regex(/^[^\s@/"&'<>:]+$/, "must be a room name (a JID localpart)")
+          .default("neerc"),
+        refresh_interval_ms: milliseconds(1_000, 3_600_000).default(60_000),
+        groups: z.record(z.string().min(1), z.string().min(1)).default({}),
+        max_tasks: integer(1, 100_000).default(1_000),
+      })
+      .optional(),
+    olpc: z
+      .strictObject({
+        enabled: flag().default(true),
+        max_properties: integer(1, 1_000).default(32),
+        max_value_bytes: integer(1, 65_536).default(4_096),
+        max_view_size: integer(1, 10_000).default(100),
+        max_page_size: integer(1, 10_000).default(50),
+      })
+      .optional(),
+    roompool: z
+      .strictObject({
+        enabled: flag().default(true),
+        service: z
+          .string()
+          .regex(/^xmpp:\/\/[^/]+$/, "must be xmpp://host:port")
+          .default("xmpp://127.0.0.1:5222"),
+        jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "must be a bare JID, user@domain"),
+        password: z.string().min(1, "must not be empty"),
+        resource: z.string().min(1).default("concierge"),
+        nickname: z.string().min(1).default("concierge"),
+        muc_service: domain,
+        min_available: integer(0, 1_000).default(5),
+        max_rooms: integer(1, 10_000).default(50),
+        max_occupants: integer(2, 100).default(3),
+        history_length: integer(0, 1_000).default(20),
+        persistent: flag().default(false),
+        claim_timeout_ms: milliseconds(1_000, 86_400_000).default(300_000),
+        maintenance_interval_ms: milliseconds(100, 60_000).default(1_000),
+        create_concurrency: integer(1, 100).default(8),
+      })
+      .refine((pool) => pool.max_rooms >= pool.min_available, {
+        message: "max_rooms must be at least min_available",
+        path: ["max_rooms"],
+      })
+      .optional(),
+    ha: z
+      .strictObject({
+        enabled: flag().default(true),
+        name: z
+          .string()
+          .regex(/^[\w.-]+$/, "letters, digits, '.', '_' or '-'")
+          .default("concierge"),
+        lease_ms: milliseconds(1_000, 600_000).default(4_000),
+        renew_ms: milliseconds(100, 60_000).default(1_000),
+      })
+      .refine((ha) => ha.lease_ms >= 2 * ha.renew_ms, {
+        message: "lease_ms must be at least twice renew_ms",
+        path: ["lease_ms"],
+      })
+      .optional(),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: integer(0, 65535).default(8080),
+        allowed_origins: z.preprocess(toList, z.array(origin)).default([]),
+        trust_proxy: flag().default(false),
+        max_body_bytes: integer(256, 1_048_576).default(16_384),
+      })
+      .optional(),
+    webchat: z
+      .strictObject({
+        enabled: flag().default(true),
+        api_keys: z.preprocess(
+          toList,
+          z.array(z.string().min(16, "must be at least 16 characters")).min(1, "needs a key"),
+        ),
+        token_lifetime_s: integer(60, 604_800).default(3_600),
+        grace_period_ms: milliseconds(0, 3_600_000).default(30_000),
+        keepalive_ms: milliseconds(100, 300_000).default(15_000),
+        retry_ms: milliseconds(100, 600_000).default(3_000),
+        poll_max_wait_s: integer(0, 300).default(30),
+        max_text_chars: integer(1, 100_000).default(4_000),
+        max_streams_per_token: integer(1, 1_000).default(4),
+        max_streams_per_address: integer(1, 1_000_000).default(100),
+        max_streams: integer(1, 1_000_000).default(20_000),
+        max_backlog_bytes: integer(1_024, 67_108_864).default(262_144),
+        token_requests_per_minute: integer(1, 1_000_000).default(600),
+        requests_per_minute: integer(1, 1_000_000).default(1_200),
+        messages_per_minute: integer(1, 1_000_000).default(120),
+        sweep_interval_ms: milliseconds(1_000, 86_400_000).default(60_000),
+      })
+      .optional(),
+  })
+  .refine((file) => !file.webchat?.enabled || file.http !== undefined, {
+    message: "the web chat needs an http section (where it listens)",
+    path: ["http"],
+  });
 
 export type ConfigFile = z.infer<typeof FileSchema>;
 
@@ -191,6 +215,8 @@ export const ConfigSchema = FileSchema.transform((file) => ({
   neerc: optional(file.neerc),
   olpc: optional(file.olpc),
   roompool: optional(file.roompool),
+  ha: optional(file.ha),
+  http: optional(file.http),
   webchat: optional(file.webchat),
 }));
 
@@ -199,6 +225,8 @@ export type NeercOptions = NonNullable<Config["neerc"]>;
 export type OlpcOptions = NonNullable<Config["olpc"]>;
 export type RoomPoolOptions = NonNullable<Config["roompool"]>;
 export type WebchatOptions = NonNullable<Config["webchat"]>;
+export type HttpOptions = NonNullable<Config["http"]>;
+export type HaOptions = NonNullable<Config["ha"]>;
 
 export class ConfigError extends Error {
   constructor(

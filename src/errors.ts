@@ -1,5 +1,5 @@
 import xml from "@xmpp/xml";
-import { StorageUnavailableError } from "./db/errors.js";
+import { FencedError, StorageUnavailableError } from "./db/errors.js";
 import { IqTimeoutError } from "./xmpp/iq-caller.js";
 import { NotConnectedError } from "./xmpp/link.js";
 import { NS_CONCIERGE_ERRORS } from "./xmpp/namespaces.js";
@@ -17,6 +17,14 @@ export function explainFailure(error: unknown): StanzaError | undefined {
       "the storage is unavailable; try again in a few seconds",
       "wait",
       xml("storage-unavailable", { xmlns: NS_CONCIERGE_ERRORS }),
+    );
+  }
+  if (error instanceof FencedError) {
+    return new StanzaError(
+      "service-unavailable",
+      "this instance is handing over to another; try again in a few seconds",
+      "wait",
+      xml("handing-over", { xmlns: NS_CONCIERGE_ERRORS }),
     );
   }
   if (error instanceof NotConnectedError || error instanceof IqTimeoutError) {

@@ -4,10 +4,9 @@
  * first moment: a signal that comes while the rest is loading is a stop before start-up (exit 0),
  * not a kill by the runtime's default handler.
  */
-let earlySignal = false;
-const remember = () => void (earlySignal = true);
-process.on("SIGTERM", remember);
-process.on("SIGINT", remember);
+import { Signals } from "./signals.js";
+
+const signals = new Signals();
 
 process.on("unhandledRejection", (reason) => {
   // Every promise should be handled where it is made; if one slips through, say so and go on.
@@ -15,6 +14,4 @@ process.on("unhandledRejection", (reason) => {
 });
 
 const { main, exitOnError } = await import("./cli.js");
-process.off("SIGTERM", remember);
-process.off("SIGINT", remember);
-main(process.argv.slice(2), earlySignal).then((code) => process.exit(code), exitOnError);
+main(process.argv.slice(2), signals).then((code) => process.exit(code), exitOnError);

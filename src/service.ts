@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import type { HttpServer } from "./http/server.js";
+import type { Ops } from "./ops/wiring.js";
 import type { PresencePort } from "./presence/port.js";
 import type { ComponentLink } from "./xmpp/component-link.js";
 import type { MucClient } from "./xmpp/muc.js";
@@ -18,8 +19,12 @@ export interface ServiceContext {
   presence: PresencePort;
   /** The rooms the component itself is in (as its own JID or as `node@component`). */
   muc: MucClient;
-  /** The HTTP server, where the configuration has one (the webchat section): add routes here. */
+  /** The HTTP server, where the configuration has one (the http section): add routes here. */
   http: HttpServer | undefined;
+  /** Metrics and readiness checks: register what the service knows about itself. */
+  ops: Ops;
+  /** Whether this instance may act now (active/standby); pass it to connections of your own. */
+  acting: () => boolean;
   log: Logger;
 }
 
@@ -33,4 +38,6 @@ export interface Service {
   install(context: ServiceContext): void;
   start?(): Promise<void>;
   stop?(budgetMs: number): Promise<void>;
+  /** Stop acting at once, synchronously (the lease is lost): cut connections, take no work. */
+  halt?(): void;
 }

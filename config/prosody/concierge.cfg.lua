@@ -18,6 +18,11 @@ component_interfaces = { "127.0.0.1" } -- listen on loopback only: Concierge run
 
 Component "concierge.example.org" -- Concierge's component.jid; must not also be a VirtualHost
 	component_secret = "placeholder-shared-secret" -- same value as Concierge's component.secret (CONCIERGE_COMPONENT__SECRET); keep this file unreadable to others
+	-- Active/standby (Concierge's ha section): uncomment, so that a new connection replaces the old
+	-- one and the new leader takes over from one that was paused or cut off (Prosody's default keeps
+	-- the first connection and refuses the second). Without active/standby leave it: two Concierges
+	-- started by mistake would then take turns replacing each other.
+	-- component_conflict_resolve = "kick_old"
 
 ---------- MUC service for the room-pool bot ----------
 -- The bot logs in as a normal account of example.org (e.g. concierge-bot@example.org). Skip this

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { Backoff, formatDelay, sleep, type BackoffPolicy } from "../backoff.js";
 import {
   DatabaseConfigError,
+  FencedError,
   StorageUnavailableError,
   classifyPgError,
   databaseAddress,
@@ -19,6 +20,8 @@ export interface DatabaseOptions {
   /** The bound on one statement, after which its connection is dropped. */
   queryTimeoutMs: number;
   retry: BackoffPolicy;
+  /** The active/standby term's fence (`name:epoch`): set on every connection, see migration 007. */
+  fence?: string;
   log: Logger;
 }
 
@@ -26,6 +29,8 @@ interface DatabaseEvents {
   /** The database answers again after an outage. */
   up: [];
   down: [reason: string];
+  /** A write was refused: another instance holds the lease now. */
+  fenced: [reason: string];
 }
 
 /**
@@ -52,6 +57,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       connectionTimeoutMillis: options.connectTimeoutMs,
       query_timeout: options.queryTimeoutMs,
       keepAlive: true,
+      ...(options.fence ? { options: `-c concierge.fence=${options.fence}` } : {}),
     });
     // An idle client that loses its server emits here; without a listener that would crash us.
     this.pool.on("error", (error) => this.#failed(error));
@@ -59,6 +65,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   get available(): boolean {
     return this.#down === undefined;
+  }
+
+  /** Why the database is down, in words; undefined while it is up. */
+  get downReason(): string | undefined {
+    return this.#down?.reason;
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -163,6 +174,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     } catch (error) {
       const failure = this.#failed(error);
       if (failure.kind === "query") throw error;
+      if (failure.kind === "fenced") throw new FencedError(failure.message);
       throw new StorageUnavailableError(failure.message);
     }
   }
@@ -170,6 +182,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Classifies a failure; an outage or a configuration problem marks the database down. */
   #failed(error: unknown): PgFailure {
     const failure = classifyPgError(error, this.address);
+    if (failure.kind === "fenced") {
+      this.emit("fenced", failure.message);
+      return failure;
+    }
     if (failure.kind !== "query" && !this.#down && !this.#closed.signal.aborted) {
       this.#down = { reason: failure.message, since: Date.now() };
       this.emit("down", failure.message);
@@ -206,4 +222,4 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 }
 
-export { DatabaseConfigError, StorageUnavailableError };
+export { DatabaseConfigError, FencedError, StorageUnavailableError };

@@ -6,8 +6,9 @@
  * - `configuration`: the URL is wrong (no such database, wrong password, no such user, the server
  *   refuses this client); retrying does not help until someone fixes it.
  * - `query`: the statement itself failed (a bug or a constraint): not a storage problem.
+ * - `fenced`: this instance no longer holds the active/standby lease (migration 007).
  */
-export type PgFailureKind = "outage" | "configuration" | "query";
+export type PgFailureKind = "outage" | "configuration" | "query" | "fenced";
 
 export interface PgFailure {
   kind: PgFailureKind;
@@ -19,6 +20,14 @@ export class StorageUnavailableError extends Error {
   constructor(readonly reason: string) {
     super(`the database is unavailable (${reason})`);
     this.name = "StorageUnavailableError";
+  }
+}
+
+/** A write refused because another instance holds the lease now: this one must stop acting. */
+export class FencedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "FencedError";
   }
 }
 
@@ -52,6 +61,7 @@ const DISCONNECTED = [
 
 export function classifyPgError(error: unknown, where: string): PgFailure {
   if (error instanceof StorageUnavailableError) return { kind: "outage", message: error.reason };
+  if (error instanceof FencedError) return { kind: "fenced", message: error.reason };
   if (!(error instanceof Error)) return { kind: "query", message: String(error) };
   const code = (error as { code?: unknown }).code;
   const text = error.message;
@@ -63,6 +73,8 @@ export function classifyPgError(error: unknown, where: string): PgFailure {
   }
   if (typeof code !== "string") return { kind: "query", message: text };
   switch (code) {
+    case "CF001":
+      return { kind: "fenced", message: text };
     case "3D000": {
       const name = /database "(.*)" does not exist/.exec(text)?.[1];
       const create = name ? `createdb ${name}, or CREATE DATABASE` : "CREATE DATABASE";

@@ -7,6 +7,7 @@ import { parseConfig } from "../config.js";
 import { createLogger, flushLogger } from "../log.js";
 import { projectRoot } from "../paths.js";
 import { runUntilSignal } from "../run.js";
+import type { Signals } from "../signals.js";
 import { startChatPage } from "./chat-page.js";
 import { ensureDatabase } from "./database.js";
 import { takePidLock } from "./pid-lock.js";
@@ -24,7 +25,10 @@ const DEMO_ACCOUNTS = ["alice", "bob", "staff", "client"].map((username) => ({
  * `.concierge-demo/` (CONCIERGE_DEMO_DIR) and the database `concierge_demo`
  * (CONCIERGE_DEMO_DATABASE); a second demo on the same folder is refused.
  */
-export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDemo(
+  signals: Signals,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   if (!ensureProsody()) return 1;
   const dir = env.CONCIERGE_DEMO_DIR ?? join(projectRoot, ".concierge-demo");
   const database = env.CONCIERGE_DEMO_DATABASE ?? "concierge_demo";
@@ -38,13 +42,13 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<num
     return 1;
   }
   try {
-    return await demo(dir, database);
+    return await demo(dir, database, signals);
   } finally {
     await release();
   }
 }
 
-async function demo(dir: string, database: string): Promise<number> {
+async function demo(dir: string, database: string, signals: Signals): Promise<number> {
   const databaseUrl = await ensureDatabase(database);
   const secret = randomBytes(16).toString("hex");
   const bot = { username: "concierge-bot", password: randomBytes(16).toString("hex") };
@@ -75,12 +79,8 @@ async function demo(dir: string, database: string): Promise<number> {
       min_available: 3,
       max_rooms: 10,
     },
-    webchat: {
-      host: "127.0.0.1",
-      port: chatPort,
-      api_keys: [apiKey],
-      allowed_origins: [pageOrigin],
-    },
+    http: { host: "127.0.0.1", port: chatPort, allowed_origins: [pageOrigin] },
+    webchat: { api_keys: [apiKey] },
   };
   const configPath = join(dir, "concierge.yaml");
   await writeFile(
@@ -119,7 +119,7 @@ Ctrl-C stops the demo.
 `);
   const log = createLogger(config.log.level);
   try {
-    return await runUntilSignal(config, log, { migrate: true }, async () => {
+    return await runUntilSignal(config, log, { migrate: true, signals }, async () => {
       await chatPage.close();
       await prosody.stop();
     });

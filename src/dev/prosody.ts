@@ -178,6 +178,11 @@ export class PrivateProsody implements PrivateServer {
     const withSecret = (source: string, value: string) =>
       source.replace(secret, () => `component_secret = ${luaString(value)}`);
     text = withSecret(text, first.secret);
+    if (this.options.activeStandby) {
+      const commented = /^([ \t]*)-- (component_conflict_resolve = "kick_old")/m;
+      if (!commented.test(text)) fail("no commented component_conflict_resolve line");
+      text = text.replace(commented, "$1$2");
+    }
     this.#mucDomain = /^Component "([^"]+)" "muc"/m.exec(text)?.[1] ?? fail("no MUC component");
     if (others.length) {
       text +=

@@ -32,6 +32,11 @@ export interface ServerOptions {
   dir?: string;
   c2sPort?: number;
   componentPort?: number;
+  /**
+   * Set the server up for Concierge's active/standby, as the snippet tells operators to (Prosody:
+   * its `component_conflict_resolve = "kick_old"` line uncommented).
+   */
+  activeStandby?: boolean;
 }
 
 /** A private server on 127.0.0.1 with its own folder, ports, components and accounts. */

@@ -27,6 +27,7 @@ export const HTTP_ERRORS = {
   STORAGE_UNAVAILABLE: 503,
   XMPP_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
+  STANDBY: 503,
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
@@ -140,4 +141,14 @@ export function toHttpError(error: unknown): { error: HttpError; internal: boole
     };
   }
   return { error: new HttpError("INTERNAL", "internal error"), internal: true };
+}
+
+/** A request to an instance that does not lead (active/standby): the leader serves it. */
+export function standingBy(leader = "another instance"): HttpError {
+  return new HttpError(
+    "STANDBY",
+    `this instance is standing by: ${leader} serves; try again`,
+    undefined,
+    { "retry-after": "2" },
+  );
 }

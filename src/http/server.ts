@@ -3,8 +3,9 @@ import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { within } from "../backoff.js";
+import type { HttpOptions } from "../config.js";
 import type { Service } from "../service.js";
-import { HttpError, toHttpError } from "./errors.js";
+import { HttpError, standingBy, toHttpError } from "./errors.js";
 
 export interface HttpServerOptions {
   host: string;
@@ -31,6 +32,8 @@ export class HttpServer {
   readonly #stopHooks: Array<() => void> = [];
   readonly #log: Logger;
   #stopping = false;
+  #unrouted = () => new HttpError("NOT_FOUND", "no such endpoint");
+  #admits: () => boolean = () => true;
 
   constructor(private readonly options: HttpServerOptions) {
     this.#log = options.log;
@@ -45,6 +48,7 @@ export class HttpServer {
     this.app.addHook("onRequest", (request, _reply, done) => {
       const origin = request.headers.origin;
       if (this.#stopping) done(new HttpError("SHUTTING_DOWN", "the service is shutting down"));
+      else if (!this.#admits()) done(standingBy());
       else if (origin !== undefined && !allowed.has(origin)) {
         done(new HttpError("ORIGIN_NOT_ALLOWED", "this origin may not use the service", "origin"));
       } else done();
@@ -57,9 +61,7 @@ export class HttpServer {
     });
     void this.app.register(formbody, { bodyLimit: options.bodyLimit });
     this.app.setErrorHandler((failure, request, reply) => this.#fail(failure, request, reply));
-    this.app.setNotFoundHandler((request, reply) =>
-      this.#fail(new HttpError("NOT_FOUND", "no such endpoint"), request, reply),
-    );
+    this.app.setNotFoundHandler((request, reply) => this.#fail(this.#unrouted(), request, reply));
     this.app.addHook("onResponse", async (request, reply) => {
       if (this.#log.isLevelEnabled("debug")) {
         this.#log.debug(
@@ -80,6 +82,16 @@ export class HttpServer {
     void this.app.register(plugin);
   }
 
+  /** Asked for each request: false answers 503 STANDBY (this instance no longer leads). */
+  admit(admits: () => boolean): void {
+    this.#admits = admits;
+  }
+
+  /** What a request for a path no route serves is answered (default: 404 NOT_FOUND). */
+  answerUnrouted(error: () => HttpError): void {
+    this.#unrouted = error;
+  }
+
   /** Runs at stop, before the server waits for its connections: end long-lived responses here. */
   onStop(hook: () => void): void {
     this.#stopHooks.push(hook);
@@ -87,6 +99,12 @@ export class HttpServer {
 
   get stopping(): boolean {
     return this.#stopping;
+  }
+
+  /** Takes no more requests (503 SHUTTING_DOWN) and ends long-lived responses, at once. */
+  halt(): void {
+    this.#stopping = true;
+    this.#runStopHooks();
   }
 
   /** The port listened on (after start). */
@@ -103,13 +121,7 @@ export class HttpServer {
   /** Stops taking requests, ends long-lived responses, and closes within `budgetMs`. */
   async stop(budgetMs: number): Promise<void> {
     this.#stopping = true;
-    for (const hook of this.#stopHooks) {
-      try {
-        hook();
-      } catch (error) {
-        this.#log.warn({ err: error }, "an http stop hook failed");
-      }
-    }
+    this.#runStopHooks();
     const closed = await within(
       this.app.close().then(() => true),
       budgetMs,
@@ -117,6 +129,16 @@ export class HttpServer {
     if (!closed) {
       this.app.server.closeAllConnections();
       this.#log.warn("http connections cut at shutdown");
+    }
+  }
+
+  #runStopHooks(): void {
+    for (const hook of this.#stopHooks.splice(0)) {
+      try {
+        hook();
+      } catch (error) {
+        this.#log.warn({ err: error }, "an http stop hook failed");
+      }
     }
   }
 
@@ -139,5 +161,18 @@ export function httpService(server: HttpServer): Service {
     install: () => undefined,
     start: () => server.start(),
     stop: (budgetMs) => server.stop(budgetMs),
+    halt: () => server.halt(),
   };
+}
+
+/** The server of the configuration's http section. */
+export function httpServerFor(http: HttpOptions, log: Logger): HttpServer {
+  return new HttpServer({
+    host: http.host,
+    port: http.port,
+    trustProxy: http.trustProxy,
+    bodyLimit: http.maxBodyBytes,
+    allowedOrigins: http.allowedOrigins,
+    log: log.child({ svc: "http" }),
+  });
 }

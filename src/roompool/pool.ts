@@ -70,6 +70,7 @@ export class RoomPool {
     private readonly presence: PresencePort,
     private readonly settings: PoolSettings,
     private readonly log: Logger,
+    private readonly claimTimedOut: (count: number) => void = () => {},
   ) {
     this.#creation = new Backoff(settings.retry, log);
   }
@@ -77,6 +78,11 @@ export class RoomPool {
   start(): void {
     this.bot.on("online", () => void this.#resync());
     this.#maintenance = this.#maintain(this.#stopping.signal);
+  }
+
+  /** Stop acting at once (the lease is lost): nothing more is written or done in the rooms. */
+  halt(): void {
+    this.#stopping.abort();
   }
 
   async stop(budgetMs: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { RoomPoolOptions } from "../config.js";
+import { watchLink } from "../ops/wiring.js";
 import type { Service, ServiceContext } from "../service.js";
 import { clientLink } from "../xmpp/client-link.js";
 import type { Link } from "../xmpp/link.js";
@@ -18,7 +19,8 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
   return {
     name: "roompool",
 
-    install({ db, log, config, presence }: ServiceContext) {
+    install({ db, log, config, presence, ops, acting }: ServiceContext) {
+      const { metrics } = ops;
       bot = clientLink({
         service: settings.service,
         jid: settings.jid,
@@ -27,8 +29,11 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
         name: "bot",
         reconnect: config.reconnect,
         loginTimeoutMs: config.reconnect.loginTimeoutMs,
+        sent: (kind) => metrics.stanzasOut.inc({ link: "bot", kind }),
+        acting,
         log,
       });
+      watchLink(ops, "bot", bot);
       const muc = new MucClient(bot, { defaultAs: settings.jid, stampFrom: false, log });
       bot.on("stanza", (stanza) => void muc.handle(stanza));
       bot.on("offline", () => muc.reset());
@@ -42,7 +47,15 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
         presence,
         { ...settings, retry: config.reconnect },
         log,
+        (count) => metrics.claimTimeouts.inc(count),
       );
+      metrics.onCollect(async () => {
+        if (!db.available) return;
+        metrics.poolRooms.reset();
+        for (const [status, count] of await store.countsByStatus()) {
+          metrics.poolRooms.set({ status }, count);
+        }
+      });
     },
 
     start() {
@@ -54,6 +67,11 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
     async stop(budgetMs: number) {
       await pool.stop(budgetMs / 2);
       await bot.stop(budgetMs / 2);
+    },
+
+    halt() {
+      pool.halt();
+      bot.halt();
     },
   };
 }

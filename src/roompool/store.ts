@@ -57,6 +57,14 @@ export class RoomStore {
     return rows[0] ?? { open: 0, available: 0 };
   }
 
+  /** Open rooms by status (for the metrics). */
+  async countsByStatus(): Promise<Array<[string, number]>> {
+    const { rows } = await this.db.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM roompool_rooms WHERE status <> 'closed' GROUP BY status`,
+    );
+    return rows.map((row) => [row.status, row.n]);
+  }
+
   /** Rooms whose claim is older than `timeoutMs` while the person has not arrived. */
   async expiredClaims(timeoutMs: number): Promise<string[]> {
     const { rows } = await this.db.query<{ jid: string }>(

@@ -19,8 +19,8 @@ export function webchatService(settings: WebchatOptions): Service {
     name: "webchat",
 
     install(context: ServiceContext) {
-      const { db, muc, link, router, http, config } = context;
-      if (!http) throw new Error("the web chat needs the HTTP server (the webchat section)");
+      const { db, muc, link, router, http, config, ops } = context;
+      if (!http) throw new Error("the web chat needs the HTTP server (the http section)");
       log = context.log;
       store = new WebchatStore(db);
       bridge = new Bridge(
@@ -44,6 +44,7 @@ export function webchatService(settings: WebchatOptions): Service {
       router.observe("message", ({ stanza }) => bridge.directMessage(stanza));
       http.routes(webchatRoutes(bridge, store, settings));
       http.onStop(() => bridge.readers.closeAll());
+      ops.metrics.onCollect(() => ops.metrics.webStreams.set(bridge.readers.size));
     },
 
     start() {
@@ -61,6 +62,11 @@ export function webchatService(settings: WebchatOptions): Service {
     async stop(budgetMs: number) {
       clearInterval(sweeper);
       await bridge.stop(budgetMs);
+    },
+
+    halt() {
+      clearInterval(sweeper);
+      bridge.readers.closeAll();
     },
   };
 }

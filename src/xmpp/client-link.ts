@@ -24,6 +24,10 @@ export interface ClientLinkOptions {
   name: string;
   reconnect: BackoffPolicy;
   loginTimeoutMs: number;
+  /** Counts every stanza written, by kind (metrics). */
+  sent?: (kind: string) => void;
+  /** See LinkOptions.acting. */
+  acting?: () => boolean;
   log: Logger;
 }
 
@@ -32,6 +36,8 @@ export function clientLink(options: ClientLinkOptions): Link {
   return new Link(clientTransport(options), {
     policy: options.reconnect,
     loginTimeoutMs: options.loginTimeoutMs,
+    ...(options.sent ? { sent: options.sent } : {}),
+    ...(options.acting ? { acting: options.acting } : {}),
     log: options.log,
   });
 }

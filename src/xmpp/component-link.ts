@@ -27,6 +27,10 @@ export interface ComponentLinkOptions {
   reconnect: BackoffPolicy;
   loginTimeoutMs: number;
   maxStanzaBytes: number;
+  /** Counts every stanza written, by kind (metrics). */
+  sent?: (kind: string) => void;
+  /** See LinkOptions.acting. */
+  acting?: () => boolean;
   log: Logger;
 }
 
@@ -37,6 +41,8 @@ export function componentLink(options: ComponentLinkOptions): ComponentLink {
     policy: options.reconnect,
     loginTimeoutMs: options.loginTimeoutMs,
     maxStanzaBytes: options.maxStanzaBytes,
+    ...(options.sent ? { sent: options.sent } : {}),
+    ...(options.acting ? { acting: options.acting } : {}),
     log: options.log,
   });
 }

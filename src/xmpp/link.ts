@@ -103,6 +103,13 @@ export interface LinkOptions {
    * stream over 512 KiB). Larger ones are refused with StanzaTooLargeError, not written.
    */
   maxStanzaBytes?: number;
+  /** Counts every stanza written, by kind (metrics). */
+  sent?: (kind: string) => void;
+  /**
+   * Whether this instance may act now (active/standby: it still holds the lease). Asked before
+   * each stanza is written or handled; false makes the link behave as offline.
+   */
+  acting?: () => boolean;
   log: Logger;
 }
 
@@ -111,6 +118,8 @@ interface LinkEvents {
   online: [];
   offline: [];
   stanza: [Element];
+  /** A connection failed or was lost: the log line's words (for /readyz). */
+  failure: [message: string];
 }
 
 /** How long stop() waits for a polite close before it cuts the socket. */
@@ -133,6 +142,7 @@ export class Link extends EventEmitter<LinkEvents> {
   #loop: Promise<void> | undefined;
   readonly #stopping = new AbortController();
   #corked = false;
+  #halted = false;
 
   constructor(
     private readonly transport: Transport,
@@ -185,7 +195,7 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   send(element: Element): void {
     const session = this.#session;
-    if (this.#state !== "online" || !session) throw new NotConnectedError();
+    if (this.#state !== "online" || !session || !this.#acting()) throw new NotConnectedError();
     const text = element.toString();
     const limit = this.options.maxStanzaBytes;
     // A UTF-8 character is at most 4 bytes: most stanzas need no byte count.
@@ -207,6 +217,7 @@ export class Link extends EventEmitter<LinkEvents> {
       });
     }
     session.write(element, text);
+    this.options.sent?.(element.name);
   }
 
   /** Sends an iq get/set and resolves with the result; an error reply rejects with StanzaError. */
@@ -233,11 +244,21 @@ export class Link extends EventEmitter<LinkEvents> {
     });
   }
 
+  /**
+   * Cuts the connection at once, with no goodbye, and stops reconnecting (the instance must stop
+   * acting now: it no longer holds the lease). Synchronous: nothing read after it is handled.
+   */
+  halt(): void {
+    this.#halted = true;
+    this.#stopping.abort();
+    this.#session?.socket?.destroy();
+  }
+
   /** Stops in any state within about `timeoutMs`: polite close if online, then the socket is cut. */
   async stop(timeoutMs = POLITE_CLOSE_MS + 500): Promise<void> {
     if (this.#state === "stopped") return;
     const session = this.#session;
-    const wasOnline = this.#state === "online";
+    const wasOnline = this.#state === "online" && !this.#halted;
     this.#setState("stopping");
     this.#stopping.abort();
     if (session && wasOnline) await within(session.close(), Math.min(POLITE_CLOSE_MS, timeoutMs));
@@ -249,13 +270,15 @@ export class Link extends EventEmitter<LinkEvents> {
   async #run(): Promise<void> {
     const backoff = new Backoff(this.options.policy, this.options.log);
     const signal = this.#stopping.signal;
-    while (!signal.aborted) {
+    while (!signal.aborted && this.#acting()) {
       this.#setState("connecting");
       const outcome = await this.#connectOnce();
       if (signal.aborted) break;
       if (outcome.wasOnline) backoff.succeeded();
       this.#setState("waiting");
-      await sleep(backoff.failed(this.transport.describe(outcome)), signal);
+      const line = this.transport.describe(outcome);
+      this.emit("failure", line.message);
+      await sleep(backoff.failed(line), signal);
     }
   }
 
@@ -310,7 +333,12 @@ export class Link extends EventEmitter<LinkEvents> {
     return outcome;
   }
 
+  #acting(): boolean {
+    return this.options.acting?.() ?? true;
+  }
+
   #receive(element: Element): void {
+    if (this.#halted || !this.#acting()) return;
     if (
       element.name === "iq" &&
       (element.attrs.type === "result" || element.attrs.type === "error")

@@ -31,6 +31,14 @@ export type Send = (element: Element) => void;
  */
 export type Explain = (error: unknown) => StanzaError | undefined;
 
+/** What the router tells the metrics: what came in, how long iqs took, which errors went out. */
+export interface RouterObserver {
+  /** A stanza routed by `ns` (its handler's namespace; "none" when nothing handled it). */
+  received(kind: string, ns: string): void;
+  answered(ns: string, seconds: number): void;
+  refused(condition: string): void;
+}
+
 const iqKey = (type: string, xmlns: string, name: string) => `${type} ${xmlns} ${name}`;
 
 /**
@@ -54,6 +62,7 @@ export class Router {
     private readonly send: Send,
     private readonly log: Logger,
     private readonly explain: Explain = () => undefined,
+    private readonly observer?: RouterObserver,
   ) {}
 
   iq(type: IqType, xmlns: string, name: string, handler: IqHandler): this {
@@ -181,11 +190,21 @@ export class Router {
       throw new StanzaError("bad-request", "an iq request carries exactly one child element");
     }
     if (this.#closing) throw new StanzaError("service-unavailable", "shutting down");
-    const handler = this.#iq.get(iqKey(type, String(payload.attrs.xmlns), payload.name));
+    const ns = String(payload.attrs.xmlns);
+    const handler = this.#iq.get(iqKey(type, ns, payload.name));
+    this.observer?.received("iq", handler ? ns : "none");
     if (!handler) throw new StanzaError("service-unavailable");
 
+    const started = this.observer ? performance.now() : 0;
+    const answered = () => this.observer?.answered(ns, (performance.now() - started) / 1000);
     const answer = handler(new Inbound(stanza, payload));
-    if (isPromise(answer)) return answer.then((value) => this.#answer(stanza, value));
+    if (isPromise(answer)) {
+      return answer.then((value) => {
+        answered();
+        this.#answer(stanza, value);
+      });
+    }
+    answered();
     this.#answer(stanza, answer);
     return undefined;
   }
@@ -207,12 +226,15 @@ export class Router {
     if (this.#closing) return undefined;
     const seen = new Set<string>();
     const running: Promise<void>[] = [];
+    let routed = false;
     for (const payload of childElements(stanza)) {
       const xmlns = payload.attrs.xmlns as string | undefined;
       if (xmlns === undefined || seen.has(xmlns)) continue;
       seen.add(xmlns);
       const handler = table.get(xmlns);
       if (!handler) continue;
+      routed = true;
+      this.observer?.received(stanza.name, xmlns);
       try {
         const result = handler(new Inbound(stanza, payload));
         if (isPromise(result)) running.push(result);
@@ -220,6 +242,7 @@ export class Router {
         running.push(Promise.reject(error instanceof Error ? error : new Error(String(error))));
       }
     }
+    if (!routed) this.observer?.received(stanza.name, "none");
     if (running.length === 0) return undefined;
     // Every handler runs to its end even if another fails; the first failure is then reported.
     return Promise.allSettled(running).then((outcomes) => {
@@ -273,6 +296,7 @@ export class Router {
     }
     if (stanza.attrs.type === "error" || stanza.attrs.type === "result") return;
     if (!stanza.attrs.from) return;
+    this.observer?.refused(stanzaError.condition);
     this.#emit(errorReply(stanza, stanzaError));
   }
 

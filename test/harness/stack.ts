@@ -41,7 +41,7 @@ export function testServerKind(): ServerKind {
 
 /** A private server with the Concierge component and a fresh database, for one test file. */
 export async function startStack(
-  options: { accounts?: Account[]; server?: ServerKind } = {},
+  options: { accounts?: Account[]; server?: ServerKind; activeStandby?: boolean } = {},
 ): Promise<Stack> {
   const secret = randomBytes(12).toString("hex");
   const floorSecret = randomBytes(12).toString("hex");
@@ -55,6 +55,7 @@ export async function startStack(
         { jid: FLOOR_JID, secret: floorSecret },
       ],
       accounts,
+      ...(options.activeStandby ? { activeStandby: true } : {}),
     });
   } catch (error) {
     await db.drop();

@@ -8,8 +8,17 @@ import type { Stack } from "./stack.js";
 export const API_KEY = "test-api-key-0123456789abcdef";
 export const ORIGIN = "http://chat.example.test";
 
-/** The room pool and the web chat, with test-sized settings; `webchat` overrides its keys. */
+/** The http section's keys; the rest of an override is the webchat section's. */
+const HTTP_KEYS = new Set(["host", "port", "allowed_origins", "trust_proxy", "max_body_bytes"]);
+
+/**
+ * The room pool and the web chat, with test-sized settings; `webchat` overrides their keys (the
+ * http section's among them).
+ */
 export function webchatConfig(stack: Stack, webchat: Record<string, unknown> = {}) {
+  const overrides = Object.entries(webchat);
+  const http = Object.fromEntries(overrides.filter(([key]) => HTTP_KEYS.has(key)));
+  const chat = Object.fromEntries(overrides.filter(([key]) => !HTTP_KEYS.has(key)));
   return {
     roompool: {
       service: stack.prosody.service,
@@ -22,14 +31,12 @@ export function webchatConfig(stack: Stack, webchat: Record<string, unknown> = {
       claim_timeout_ms: 60_000,
       maintenance_interval_ms: 200,
     },
+    http: { host: "127.0.0.1", port: 0, allowed_origins: [ORIGIN], ...http },
     webchat: {
-      host: "127.0.0.1",
-      port: 0,
       api_keys: [API_KEY],
-      allowed_origins: [ORIGIN],
       grace_period_ms: 1_500,
       keepalive_ms: 15_000,
-      ...webchat,
+      ...chat,
     },
   };
 }

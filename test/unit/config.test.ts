@@ -82,6 +82,8 @@ describe("parseConfig: defaults", () => {
       neerc: undefined,
       olpc: undefined,
       roompool: undefined,
+      ha: undefined,
+      http: undefined,
       webchat: undefined,
     } satisfies Config);
   });

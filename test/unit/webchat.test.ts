@@ -209,26 +209,34 @@ describe("the SSE stream", () => {
 
 describe("configuration", () => {
   test("the webchat section: defaults, keys from the environment, redaction of nothing else", () => {
+    const base = {
+      component: { jid: "c.example.org", secret: "s" },
+      database: { url: "postgres://x/y" },
+    };
     const config = parseConfig(
-      { component: { jid: "c.example.org", secret: "s" }, database: { url: "postgres://x/y" } },
+      { ...base, http: {} },
       { CONCIERGE_WEBCHAT__API_KEYS: "key-one-0123456789ab, key-two-0123456789ab" },
       "test",
     );
     assert.deepEqual(config.webchat?.apiKeys, ["key-one-0123456789ab", "key-two-0123456789ab"]);
     assert.equal(config.webchat?.tokenLifetimeS, 3600);
-    assert.equal(config.webchat?.port, 8080);
+    assert.equal(config.http?.port, 8080);
     assert.throws(
       () =>
         parseConfig(
           {
-            component: { jid: "c.example.org", secret: "s" },
-            database: { url: "postgres://x/y" },
-            webchat: { api_keys: ["short"], allowed_origins: ["https://a.example/path"] },
+            ...base,
+            http: { allowed_origins: ["https://a.example/path"] },
+            webchat: { api_keys: ["short"] },
           },
           {},
           "test",
         ),
-      /webchat\.api_keys\.0: must be at least 16 characters[\s\S]*webchat\.allowed_origins\.0/,
+      /http\.allowed_origins\.0[\s\S]*webchat\.api_keys\.0: must be at least 16 characters/,
+    );
+    assert.throws(
+      () => parseConfig({ ...base, webchat: { api_keys: ["key-one-0123456789ab"] } }, {}, "test"),
+      /http: the web chat needs an http section/,
     );
   });
 });
