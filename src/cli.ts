@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, ConfigSchema, loadConfigFile, redactConfig } from "./config.js";
+import { placeholderProblems } from "./config-placeholders.js";
 import { Database } from "./db/database.js";
 import { classifyPgError, databaseAddress } from "./db/errors.js";
 import { migrate } from "./db/migrate.js";
@@ -53,6 +54,13 @@ export async function main(argv: string[], signals: Signals): Promise<number> {
   }
 
   const file = await loadConfigFile(values.config, process.env);
+  const placeholders = placeholderProblems(file);
+  if (placeholders.length) {
+    throw new ConfigError(
+      values.config ?? process.env.CONCIERGE_CONFIG ?? "environment",
+      placeholders,
+    );
+  }
   if (command === "check-config") {
     return print(`configuration is valid:\n${JSON.stringify(redactConfig(file), null, 2)}`);
   }

@@ -49,10 +49,32 @@ test("check-config names every bad key and exits 2", async () => {
   assert.match(stderr, /databse: unknown key/);
 });
 
-test("check-config accepts the shipped example with the secret from the environment", async () => {
+test("check-config refuses the example's placeholder secrets, naming each and its variable", async () => {
+  const { code, stderr } = await concierge([
+    "check-config",
+    "--config",
+    "config/concierge.example.yaml",
+  ]);
+  assert.equal(code, 2);
+  for (const [key, variable] of [
+    ["component.secret", "CONCIERGE_COMPONENT__SECRET"],
+    ["database.url", "DATABASE_URL"],
+    ["roompool.password", "CONCIERGE_ROOMPOOL__PASSWORD"],
+    ["webchat.api_keys", "CONCIERGE_WEBCHAT__API_KEYS"],
+  ]) {
+    assert.match(stderr, new RegExp(`${key}: still holds the example's placeholder.*${variable}`));
+  }
+});
+
+test("check-config accepts the shipped example with the secrets from the environment", async () => {
   const { code, stdout } = await concierge(
     ["check-config", "--config", "config/concierge.example.yaml"],
-    { CONCIERGE_COMPONENT__SECRET: "s3cret-from-env" },
+    {
+      CONCIERGE_COMPONENT__SECRET: "s3cret-from-env",
+      DATABASE_URL: "postgres://concierge:db-pass@127.0.0.1:5432/concierge",
+      CONCIERGE_ROOMPOOL__PASSWORD: "bot-pass",
+      CONCIERGE_WEBCHAT__API_KEYS: "a-web-application-key-0123456789",
+    },
   );
   assert.equal(code, 0, stdout);
   assert.match(stdout, /configuration is valid/);
