@@ -1,7 +1,7 @@
 import type { ConfigFile } from "./config.js";
 
-/** The example file's stand-ins for secrets ("placeholder-…"), and the usual "changeme". */
-const PLACEHOLDER = /placeholder|change-?me/i;
+/** The examples' stand-ins for secrets ("placeholder-…", "replace-with-…") and "changeme". */
+const PLACEHOLDER = /placeholder|replace-with|change-?me/i;
 
 const urlPassword = (url: string): string => {
   try {

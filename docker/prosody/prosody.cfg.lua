@@ -6,9 +6,9 @@
 
 -- The component secret comes from the environment (docker-compose.yml passes the same value to
 -- Concierge as CONCIERGE_COMPONENT__SECRET). Refuse to start without it.
-local concierge_secret = os.getenv("CONCIERGE_COMPONENT_SECRET")
+local concierge_secret = os.getenv("COMPONENT_SECRET")
 if not concierge_secret or concierge_secret == "" then
-	error("CONCIERGE_COMPONENT_SECRET is not set", 0)
+	error("COMPONENT_SECRET is not set", 0)
 end
 
 ---------- Global section ----------
@@ -29,7 +29,7 @@ modules_enabled = {
 	"version"; -- software version
 	-- No "tls": without a certificate Prosody would still offer STARTTLS, and the TLS handshake
 	-- would fail. Add "tls" together with a certificate in /etc/prosody/certs.
-	-- No "smacks" (XEP-0198): with it, @xmpp/client 0.14 (the future room-pool bot's library) was
+	-- No "smacks" (XEP-0198): with it, @xmpp/client 0.14 (the room-pool bot's library) was
 	-- seen to be disconnected ("Client acknowledged more stanzas than sent by server").
 }
 modules_disabled = { "s2s" } -- a local-only server: no server-to-server connections
@@ -51,11 +51,11 @@ log = { { levels = { min = "info" }, to = "console" } } -- to the container's ou
 
 VirtualHost "localhost" -- user accounts: alice@localhost, ...
 
-Component "conference.localhost" "muc" -- MUC service for users and the future room-pool bot
+Component "conference.localhost" "muc" -- MUC service for users and the room-pool bot (concierge-bot@localhost)
 	restrict_room_creation = "local" -- accounts of localhost (and admins) may create rooms; component JIDs may not
 	muc_room_default_persistent = false -- new rooms disappear when the last occupant leaves, unless configured persistent
 	muc_room_default_public = false -- new rooms are not listed in the room list (disco#items)
 	muc_tombstones = false -- no 31-day tombstone blocking the name of a destroyed persistent room
 
 Component "concierge.localhost" -- Concierge: component.jid in docker/concierge.yaml
-	component_secret = concierge_secret -- from CONCIERGE_COMPONENT_SECRET above
+	component_secret = concierge_secret -- from COMPONENT_SECRET above
