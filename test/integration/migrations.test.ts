@@ -18,6 +18,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
   await db?.drop();
 });
 
