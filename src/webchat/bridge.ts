@@ -3,9 +3,7 @@ import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import { within, type BackoffPolicy } from "../backoff.js";
 import type { Database } from "../db/database.js";
-import { StorageUnavailableError } from "../db/errors.js";
 import { HttpError } from "../http/errors.js";
-import { KeyedQueue } from "../keyed-queue.js";
 import { parseJid, type BareJid } from "../xmpp/jid.js";
 import { NotConnectedError, type Link } from "../xmpp/link.js";
 import type { MucClient, MucRoom, RoomExit } from "../xmpp/muc.js";
@@ -26,7 +24,9 @@ import {
   type Sender,
   type StreamStanza,
 } from "./protocol.js";
-import type { Session, StoredEvent, WebchatStore } from "./store.js";
+import { EventLog } from "./event-log.js";
+import { destinationOf } from "./threads.js";
+import type { Session, WebchatStore } from "./store.js";
 import { Readers, type StreamLimits } from "./streams.js";
 
 export interface BridgeOptions {
@@ -67,7 +67,7 @@ const NICK_ATTEMPTS = 5;
 export class Bridge {
   readonly readers: Readers;
   readonly #live = new Map<number, Live>();
-  readonly #queue = new KeyedQueue();
+  readonly #events: EventLog;
   readonly #stopping = new AbortController();
   readonly #domain: string;
 
@@ -84,6 +84,7 @@ export class Bridge {
       idle: (id) => this.#startGrace(id),
       busy: (id) => this.#stopGrace(id),
     });
+    this.#events = new EventLog(store, db, this.readers, this.#stopping.signal, log);
   }
 
   start(): void {
@@ -100,7 +101,7 @@ export class Bridge {
       clearTimeout(live.grace);
       if (live.room) this.muc.leave(live.room.jid, live.room.as, "the chat service is restarting");
     }
-    await within(this.#queue.idle(), budgetMs);
+    await within(this.#events.idle(), budgetMs);
   }
 
   addressOf(sessionId: number): string {
@@ -130,9 +131,9 @@ export class Bridge {
       live.ending = true;
       clearTimeout(live.grace);
     }
-    await this.#run(sessionId, async () => {
-      await this.#appendNow(sessionId, endStanza(reason, new Date()));
-      await this.#durably(() => this.store.endSession(sessionId, reason));
+    await this.#events.run(sessionId, async () => {
+      await this.#events.appendNow(sessionId, endStanza(reason, new Date()));
+      await this.#events.durably(() => this.store.endSession(sessionId, reason));
     });
     this.readers.close(sessionId);
     if (leave && live?.room) this.muc.leave(live.room.jid, live.room.as, reason);
@@ -145,30 +146,7 @@ export class Bridge {
     session: Session,
     message: OutgoingMessage,
   ): Promise<{ thread: string; duplicate: boolean }> {
-    let peer: string | undefined;
-    let thread = session.thread;
-    if (message.to !== undefined) {
-      peer = message.to;
-      if (!session.contacts.includes(peer)) {
-        throw new HttpError(
-          "CONTACT_NOT_ALLOWED",
-          "this session may not write to that address",
-          "to",
-        );
-      }
-      thread = await this.store.threadWith(session.id, peer, message.thread ?? randomUUID());
-    } else if (message.thread !== undefined && message.thread !== session.thread) {
-      peer = await this.store.peerOfThread(session.id, message.thread);
-      if (!peer) throw new HttpError("BAD_REQUEST", "no such thread in this session", "thread");
-      if (!session.contacts.includes(peer)) {
-        throw new HttpError(
-          "CONTACT_NOT_ALLOWED",
-          "this session may not write to that address",
-          "thread",
-        );
-      }
-      thread = message.thread;
-    }
+    const { peer, thread } = await destinationOf(this.store, session, message);
     if (!(await this.store.markSent(session.id, message.id))) return { thread, duplicate: true };
     try {
       if (peer !== undefined) {
@@ -181,7 +159,7 @@ export class Bridge {
           this.#self(session),
           new Date(),
         );
-        await this.#append(session.id, own, `chat ${peer} ${message.id}`);
+        await this.#events.append(session.id, own, `chat ${peer} ${message.id}`);
       } else {
         const room = this.#joinedRoom(session);
         this.muc.sendAs(room, groupchatMessage(room.jid, message, thread));
@@ -224,28 +202,30 @@ export class Bridge {
     if (!message) return;
     const sessionId = Number(match[1]);
     const peer = from.bare;
-    void this.#run(sessionId, async () => {
-      const session =
-        this.#live.get(sessionId)?.session ??
-        (await this.#durably(() => this.store.openSession(sessionId)));
-      if (!session || !session.contacts.includes(peer)) {
-        this.#refuse(stanza, session ? "forbidden" : "service-unavailable");
-        return;
-      }
-      const thread = await this.#durably(() =>
-        this.store.threadWith(sessionId, peer, message.thread ?? randomUUID()),
-      );
-      const sender: Sender = {
-        objectType: "person",
-        id: `xmpp:${peer}`,
-        displayName: from.local ?? peer,
-      };
-      await this.#appendNow(
-        sessionId,
-        messageStanza(message, thread, sender, new Date()),
-        `chat ${peer} ${message.id || digest(message.text)}`,
-      );
-    }).catch((error: unknown) => this.#failed(sessionId, error));
+    void this.#events
+      .run(sessionId, async () => {
+        const session =
+          this.#live.get(sessionId)?.session ??
+          (await this.#events.durably(() => this.store.openSession(sessionId)));
+        if (!session || !session.contacts.includes(peer)) {
+          this.#refuse(stanza, session ? "forbidden" : "service-unavailable");
+          return;
+        }
+        const thread = await this.#events.durably(() =>
+          this.store.threadWith(sessionId, peer, message.thread ?? randomUUID()),
+        );
+        const sender: Sender = {
+          objectType: "person",
+          id: `xmpp:${peer}`,
+          displayName: from.local ?? peer,
+        };
+        await this.#events.appendNow(
+          sessionId,
+          messageStanza(message, thread, sender, new Date()),
+          `chat ${peer} ${message.id || digest(message.text)}`,
+        );
+      })
+      .catch((error: unknown) => this.#events.failed(sessionId, error));
   }
 
   #refuse(stanza: Element, condition: "forbidden" | "service-unavailable"): void {
@@ -315,9 +295,9 @@ export class Bridge {
           await this.store.setNick(session.id, nick);
         }
         this.log.debug({ session: session.id, room: session.room }, "web chat occupant joined");
-        void this.#run(session.id, () => this.#settlePresence(live, room)).catch((error: unknown) =>
-          this.#failed(session.id, error),
-        );
+        void this.#events
+          .run(session.id, () => this.#settlePresence(live, room))
+          .catch((error: unknown) => this.#events.failed(session.id, error));
         return room;
       } catch (error) {
         if (
@@ -341,13 +321,15 @@ export class Bridge {
   #follow(live: Live, room: MucRoom | undefined): void {
     if (!room) return;
     const id = live.session.id;
-    const onError = (error: unknown) => this.#failed(id, error);
+    const onError = (error: unknown) => this.#events.failed(id, error);
     room.on("message", (stanza) => {
-      void this.#run(id, () => this.#roomMessage(live, stanza)).catch(onError);
+      void this.#events.run(id, () => this.#roomMessage(live, stanza)).catch(onError);
     });
     room.on("presence", (occupant, stanza) => {
       if (occupant.affiliation === "owner") return; // the pool's bot
-      void this.#run(id, () => this.#occupantPresence(live, occupant.nick, stanza)).catch(onError);
+      void this.#events
+        .run(id, () => this.#occupantPresence(live, occupant.nick, stanza))
+        .catch(onError);
     });
     room.on("gone", (exit) => {
       if (live.room === room) live.room = undefined;
@@ -366,7 +348,7 @@ export class Bridge {
     if (message.delayedAt && (await this.store.hasOrigin(live.session.id, origin))) return;
     const sender = await this.#sender(live, nick);
     const event = messageStanza(message, live.session.thread, sender, new Date());
-    await this.#appendNow(live.session.id, event, origin);
+    await this.#events.appendNow(live.session.id, event, origin);
   }
 
   async #occupantPresence(live: Live, nick: string, stanza: Element): Promise<void> {
@@ -381,7 +363,7 @@ export class Bridge {
     live.presence ??= await this.store.lastPresence(live.session.id);
     if (live.presence.get(item.entity) === shown) return;
     live.presence.set(item.entity, shown);
-    await this.#appendNow(live.session.id, event);
+    await this.#events.appendNow(live.session.id, event);
   }
 
   /** After a rejoin: whoever the stream last showed as there and who is gone now has left. */
@@ -407,7 +389,7 @@ export class Bridge {
     if (nick === session.nick) return this.#self(session);
     const cached = live.senders.get(nick);
     if (cached) return cached;
-    const known = await this.#durably(() => this.store.personInRoom(session.room, nick));
+    const known = await this.#events.durably(() => this.store.personInRoom(session.room, nick));
     if (!known)
       return { objectType: "person", id: `xmpp:${session.room}/${nick}`, displayName: nick };
     const sender: Sender = { objectType: "person", id: known.id, displayName: known.name };
@@ -417,47 +399,6 @@ export class Bridge {
 
   #self(session: Session): Sender {
     return { objectType: "person", id: session.personId, displayName: session.displayName };
-  }
-
-  // ---- the event log ----
-
-  #run<T>(sessionId: number, task: () => Promise<T>): Promise<T> {
-    return this.#queue.run(String(sessionId), task);
-  }
-
-  /** Appends in the session's order (from outside its queue). */
-  #append(sessionId: number, stanza: StreamStanza, origin?: string): Promise<StoredEvent> {
-    return this.#run(sessionId, () => this.#appendNow(sessionId, stanza, origin));
-  }
-
-  /** Appends now (inside the session's queue): written first, then handed to the readers. */
-  async #appendNow(sessionId: number, stanza: StreamStanza, origin?: string): Promise<StoredEvent> {
-    const event = await this.#durably(() => this.store.append(sessionId, stanza, origin));
-    this.readers.deliver(sessionId, event);
-    return event;
-  }
-
-  /** Runs `work`; while the database is down, waits for it and tries again (until stopping). */
-  async #durably<T>(work: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!(error instanceof StorageUnavailableError)) throw error;
-        if (!(await this.db.whenAvailable(this.#stopping.signal))) throw error;
-      }
-    }
-  }
-
-  #failed(sessionId: number, error: unknown): void {
-    if (error instanceof StorageUnavailableError) {
-      this.log.warn(
-        { session: sessionId },
-        "stopping while the database is down: a web chat event was not logged",
-      );
-    } else if (!(error instanceof HttpError) && !(error instanceof NotConnectedError)) {
-      this.log.warn({ session: sessionId, err: error }, "web chat event failed");
-    }
   }
 
   // ---- grace and reconnection ----
@@ -470,7 +411,7 @@ export class Bridge {
       live.grace = undefined;
       if (this.readers.has(sessionId)) return;
       void this.end(sessionId, "the browser went away").catch((error: unknown) =>
-        this.#failed(sessionId, error),
+        this.#events.failed(sessionId, error),
       );
     }, this.options.gracePeriodMs);
   }
@@ -487,9 +428,9 @@ export class Bridge {
   async #rejoinAll(): Promise<void> {
     let sessions: Session[];
     try {
-      sessions = await this.#durably(() => this.store.openSessions());
+      sessions = await this.#events.durably(() => this.store.openSessions());
     } catch (error) {
-      this.#failed(0, error);
+      this.#events.failed(0, error);
       return;
     }
     for (const session of sessions) {
