@@ -3,15 +3,14 @@ import { client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { BackoffPolicy, FailureLine } from "../backoff.js";
+import { Link, type Transport } from "./link.js";
 import {
   Diagnosis,
-  Link,
   describeCommon,
   isStreamError,
   streamErrorText,
   type ConnectionOutcome,
-  type Transport,
-} from "./link.js";
+} from "./link-failures.js";
 
 export interface ClientLinkOptions {
   /** The c2s endpoint, e.g. xmpp://127.0.0.1:5222. */

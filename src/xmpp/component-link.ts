@@ -2,15 +2,14 @@ import type { Socket } from "node:net";
 import { Component } from "@xmpp/component-core";
 import type { Logger } from "pino";
 import type { BackoffPolicy, FailureLine } from "../backoff.js";
+import { Link, type Transport } from "./link.js";
 import {
   Diagnosis,
-  Link,
   describeCommon,
   isStreamError,
   streamErrorText,
   type ConnectionOutcome,
-  type Transport,
-} from "./link.js";
+} from "./link-failures.js";
 
 export { NotConnectedError } from "./link.js";
 export type { LinkState } from "./link.js";

@@ -6,15 +6,13 @@ import xml, { type Element } from "@xmpp/xml";
 import { pino } from "pino";
 import { StanzaError } from "../../src/xmpp/stanza-error.js";
 import {
-  Diagnosis,
   Link,
-  LoginTimeoutError,
   NotConnectedError,
-  describeCommon,
   type LinkState,
   type SessionHooks,
   type Transport,
 } from "../../src/xmpp/link.js";
+import { Diagnosis, LoginTimeoutError, describeCommon } from "../../src/xmpp/link-failures.js";
 
 interface LogLine {
   level: number;
