@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import { within, type BackoffPolicy } from "../backoff.js";
@@ -6,7 +6,7 @@ import type { Database } from "../db/database.js";
 import { HttpError } from "../http/errors.js";
 import { parseJid, type BareJid } from "../xmpp/jid.js";
 import { NotConnectedError, type Link } from "../xmpp/link.js";
-import type { MucClient, MucRoom, RoomExit } from "../xmpp/muc.js";
+import type { MucClient, MucRoom } from "../xmpp/muc.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { errorReply } from "../xmpp/stanza.js";
 import {
@@ -16,15 +16,13 @@ import {
   messageStanza,
   occupantPresence,
   ownMessage,
-  presenceStanza,
   readMessage,
-  timestamp,
   type OutgoingMessage,
   type OutgoingPresence,
   type Sender,
-  type StreamStanza,
 } from "./protocol.js";
 import { EventLog } from "./event-log.js";
+import { RoomView, digest, selfSender, type Live } from "./room-view.js";
 import { destinationOf } from "./threads.js";
 import type { Session, WebchatStore } from "./store.js";
 import { Readers, type StreamLimits } from "./streams.js";
@@ -36,18 +34,6 @@ export interface BridgeOptions {
   keepaliveMs: number;
   limits: StreamLimits;
   retry: BackoffPolicy;
-}
-
-/** A session the daemon is serving: its occupant, its grace timer, what its stream has shown. */
-interface Live {
-  session: Session;
-  room: MucRoom | undefined;
-  joining: Promise<MucRoom> | undefined;
-  grace: NodeJS.Timeout | undefined;
-  ending: boolean;
-  /** The latest presence item shown per entity (JSON), so that only changes are logged. */
-  presence: Map<string, string> | undefined;
-  senders: Map<string, Sender>;
 }
 
 /** History asked for when a session first enters its room, as an XMPP client gets it. */
@@ -68,6 +54,7 @@ export class Bridge {
   readonly readers: Readers;
   readonly #live = new Map<number, Live>();
   readonly #events: EventLog;
+  readonly #view: RoomView;
   readonly #stopping = new AbortController();
   readonly #domain: string;
 
@@ -85,6 +72,9 @@ export class Bridge {
       busy: (id) => this.#stopGrace(id),
     });
     this.#events = new EventLog(store, db, this.readers, this.#stopping.signal, log);
+    this.#view = new RoomView(store, this.#events, this.#stopping.signal, (id, reason) =>
+      this.end(id, reason, false),
+    );
   }
 
   start(): void {
@@ -156,7 +146,7 @@ export class Bridge {
         const own = messageStanza(
           ownMessage(message, thread),
           thread,
-          this.#self(session),
+          selfSender(session),
           new Date(),
         );
         await this.#events.append(session.id, own, `chat ${peer} ${message.id}`);
@@ -286,7 +276,7 @@ export class Bridge {
     for (let attempt = 1; ; attempt++) {
       const nick = attempt === 1 ? base : `${base} (${attempt})`;
       const joining = this.muc.join(session.room as BareJid, nick, { password, as, ...history });
-      this.#follow(live, this.muc.room(session.room as BareJid, as));
+      this.#view.follow(live, this.muc.room(session.room as BareJid, as));
       try {
         const { room } = await joining;
         live.room = room;
@@ -296,7 +286,7 @@ export class Bridge {
         }
         this.log.debug({ session: session.id, room: session.room }, "web chat occupant joined");
         void this.#events
-          .run(session.id, () => this.#settlePresence(live, room))
+          .run(session.id, () => this.#view.settlePresence(live, room))
           .catch((error: unknown) => this.#events.failed(session.id, error));
         return room;
       } catch (error) {
@@ -315,90 +305,6 @@ export class Bridge {
         throw error;
       }
     }
-  }
-
-  /** The room's events become the session's: messages, occupants' presence, the room's end. */
-  #follow(live: Live, room: MucRoom | undefined): void {
-    if (!room) return;
-    const id = live.session.id;
-    const onError = (error: unknown) => this.#events.failed(id, error);
-    room.on("message", (stanza) => {
-      void this.#events.run(id, () => this.#roomMessage(live, stanza)).catch(onError);
-    });
-    room.on("presence", (occupant, stanza) => {
-      if (occupant.affiliation === "owner") return; // the pool's bot
-      void this.#events
-        .run(id, () => this.#occupantPresence(live, occupant.nick, stanza))
-        .catch(onError);
-    });
-    room.on("gone", (exit) => {
-      if (live.room === room) live.room = undefined;
-      if (exit.kind === "removed" && !this.#stopping.signal.aborted) {
-        void this.end(id, exitReason(exit), false).catch(onError);
-      }
-    });
-  }
-
-  async #roomMessage(live: Live, stanza: Element): Promise<void> {
-    if (stanza.attrs.type !== "groupchat") return;
-    const nick = parseJid(stanza.attrs.from)?.resource;
-    const message = readMessage(stanza);
-    if (nick === undefined || !message) return;
-    const origin = `room ${nick} ${message.id || digest(message.text)}`;
-    if (message.delayedAt && (await this.store.hasOrigin(live.session.id, origin))) return;
-    const sender = await this.#sender(live, nick);
-    const event = messageStanza(message, live.session.thread, sender, new Date());
-    await this.#events.appendNow(live.session.id, event, origin);
-  }
-
-  async #occupantPresence(live: Live, nick: string, stanza: Element): Promise<void> {
-    const sender = await this.#sender(live, nick);
-    await this.#presenceEvent(live, presenceStanza(sender.id, stanza, new Date()));
-  }
-
-  async #presenceEvent(live: Live, event: StreamStanza & { type: "presence" }): Promise<void> {
-    const item = event.presence[0];
-    if (!item) return;
-    const shown = JSON.stringify(item);
-    live.presence ??= await this.store.lastPresence(live.session.id);
-    if (live.presence.get(item.entity) === shown) return;
-    live.presence.set(item.entity, shown);
-    await this.#events.appendNow(live.session.id, event);
-  }
-
-  /** After a rejoin: whoever the stream last showed as there and who is gone now has left. */
-  async #settlePresence(live: Live, room: MucRoom): Promise<void> {
-    const present = new Set<string>();
-    for (const occupant of room.occupants.values()) {
-      if (occupant.affiliation !== "owner")
-        present.add((await this.#sender(live, occupant.nick)).id);
-    }
-    for (const [entity, shown] of live.presence ?? []) {
-      if (present.has(entity) || !(JSON.parse(shown) as { available?: boolean }).available)
-        continue;
-      await this.#presenceEvent(live, {
-        type: "presence",
-        timestamp: timestamp(new Date()),
-        presence: [{ entity, available: false }],
-      });
-    }
-  }
-
-  async #sender(live: Live, nick: string): Promise<Sender> {
-    const { session } = live;
-    if (nick === session.nick) return this.#self(session);
-    const cached = live.senders.get(nick);
-    if (cached) return cached;
-    const known = await this.#events.durably(() => this.store.personInRoom(session.room, nick));
-    if (!known)
-      return { objectType: "person", id: `xmpp:${session.room}/${nick}`, displayName: nick };
-    const sender: Sender = { objectType: "person", id: known.id, displayName: known.name };
-    live.senders.set(nick, sender);
-    return sender;
-  }
-
-  #self(session: Session): Sender {
-    return { objectType: "person", id: session.personId, displayName: session.displayName };
   }
 
   // ---- grace and reconnection ----
@@ -449,16 +355,4 @@ export class Bridge {
     if (sessions.length > 0)
       this.log.info({ sessions: sessions.length }, "web chat sessions rejoined");
   }
-}
-
-function digest(text: string): string {
-  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
-}
-
-function exitReason(exit: RoomExit): string {
-  if (exit.codes.includes("307"))
-    return `removed from the room${exit.reason ? `: ${exit.reason}` : ""}`;
-  if (exit.codes.includes("301")) return "banned from the room";
-  if (exit.codes.includes("332")) return "the chat service shut down";
-  return exit.reason ? `the chat has ended: ${exit.reason}` : "the chat has ended";
 }
