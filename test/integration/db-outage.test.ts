@@ -111,7 +111,7 @@ function assertBackoff(lines: LogLine[], what: string): void {
 }
 
 describe("PostgreSQL goes away mid-chat and comes back", () => {
-  test("nothing the bot saw is lost; requests meanwhile are told the storage is unavailable", async () => {
+  test("nothing the bot saw is lost; requests meanwhile are told the storage is unavailable", async (t) => {
     assert.equal(errorCondition(await publish("#000000,#111111")), undefined);
     const b = await world.chat("staffb", "clientb");
     const a = await world.staffWaiting("staffa");
@@ -138,6 +138,7 @@ describe("PostgreSQL goes away mid-chat and comes back", () => {
     await world.waitStatus(a.jid, "available");
     await world.waitStatus(b.jid, "closing");
     await world.waitStatus(c.jid, "staff_waiting");
+    t.diagnostic(`table true ${Date.now() - restoredAt} ms after the database came back`);
     for (const [room, status] of [
       [a, "available"],
       [b, "closing"],

@@ -90,16 +90,18 @@ describe("the daemon killed (SIGKILL) with rooms in every state", () => {
     await world.waitStatus(rooms.chatting.jid, "closed");
   });
 
-  test("people left while it was down: what emptied closes, what did not stays", async () => {
+  test("people left while it was down: what emptied closes, what did not stays", async (t) => {
     const rooms = await everyStatus();
     assert.equal((await daemon.stop("SIGKILL")).signal, "SIGKILL");
     await world.leave("staff2", rooms.closing.jid); // the last one: the room empties
     await world.leave("client1", rooms.chatting.jid); // a chat becomes a closing room
     await world.leave("staff3", rooms.waiting.jid); // a waiting staff member gives up
+    const restartedAt = Date.now();
     daemon = await start("after-kill-changes");
     await world.waitStatus(rooms.closing.jid, "closed");
     await world.waitStatus(rooms.chatting.jid, "closing");
     await world.waitStatus(rooms.waiting.jid, "available");
+    t.diagnostic(`table true ${Date.now() - restartedAt} ms after the restart began`);
     assert.equal(await world.statusOf(rooms.claimed.jid), "staff_claimed");
     const causes = (await world.events(rooms.chatting.jid)).map((e) => e.cause);
     assert.match(causes.at(-1)!, /client client1 left/);
@@ -152,9 +154,10 @@ describe("persistent rooms (roompool.persistent: true)", () => {
 });
 
 describe("the XMPP server restarts mid-chat", () => {
-  test("the bot comes back and the table matches the rooms that are left", async () => {
+  test("the bot comes back and the table matches the rooms that are left", async (t) => {
     const rooms = await everyStatus();
     await stack.prosody.restart();
+    const serverBackAt = Date.now();
     // Every client was disconnected: the people are gone from every room.
     for (const name of people)
       world.clients.set(name, await TestClient.connect(stack, account(name)));
@@ -165,6 +168,7 @@ describe("the XMPP server restarts mid-chat", () => {
     await world.waitStatus(rooms.chatting.jid, "closed");
     await world.waitStatus(rooms.closing.jid, "closed");
     await world.waitStatus(rooms.waiting.jid, "available");
+    t.diagnostic(`table true ${Date.now() - serverBackAt} ms after the server was back`);
     assert.equal(await world.statusOf(rooms.claimed.jid), "staff_claimed");
     assert.equal(await world.statusOf(rooms.available), "available");
     const joined = await world.join("staff1", rooms.claimed.jid, rooms.claimed.password);
