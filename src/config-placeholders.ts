@@ -24,10 +24,11 @@ export function placeholderProblems(file: ConfigFile): string[] {
       (key) => ["webchat.api_keys", "CONCIERGE_WEBCHAT__API_KEYS", key] as [string, string, string],
     ),
   ];
-  return secrets
+  const problems = secrets
     .filter(([, , value]) => PLACEHOLDER.test(value))
     .map(
       ([key, variable]) =>
         `${key}: still holds the example's placeholder; set the real value here or in ${variable}`,
     );
+  return [...new Set(problems)];
 }
