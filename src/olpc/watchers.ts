@@ -24,6 +24,19 @@ const watchKey = (target: ViewTarget, viewId: string | undefined) =>
   viewId === undefined ? `draft ${target}` : `view ${target} ${viewId}`;
 const itemKey = (target: ViewTarget, item: string) => `${target} ${item}`;
 
+/** An item entering (`held`) or leaving a watch, as a notice plan asks. */
+export interface WatchChange {
+  watch: Watch;
+  item: string;
+  held: boolean;
+}
+
+/** What a notice plan reads: the watches holding an item, and every open view of a kind. */
+export interface WatchLookup {
+  containing(target: ViewTarget, item: string): Watch[];
+  views(target: ViewTarget): Iterable<Watch>;
+}
+
 /** Told whenever a watch starts or stops holding an item (for presence visibility). */
 export interface WatchHooks {
   linked(watch: Watch, item: string): void;
@@ -31,7 +44,7 @@ export interface WatchHooks {
 }
 
 /** Every open result set and view, indexed by device and by the items they contain. */
-export class Watchers {
+export class Watchers implements WatchLookup {
   readonly #byDevice = new Map<string, Map<string, Watch>>();
   readonly #byItem = new Map<string, Set<Watch>>();
   readonly #views: Record<ViewTarget, Set<Watch>> = { activity: new Set(), buddy: new Set() };
@@ -99,6 +112,13 @@ export class Watchers {
 
   remove(watch: Watch, item: string): void {
     if (watch.items.delete(item)) this.#unlink(watch, item);
+  }
+
+  apply(changes: readonly WatchChange[]): void {
+    for (const { watch, item, held } of changes) {
+      if (held) this.add(watch, item);
+      else this.remove(watch, item);
+    }
   }
 
   get deviceCount(): number {
