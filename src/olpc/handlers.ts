@@ -8,6 +8,7 @@ import {
   findBuddies,
   randomActivities,
   randomBuddies,
+  type ActivityCriteria,
   type RandomSource,
 } from "./match.js";
 import type { Activity, Buddy } from "./model.js";
@@ -21,6 +22,7 @@ import {
   type BuddyProperties,
 } from "./replies.js";
 import { parseIqRequest } from "./requests.js";
+import type { CachedResult } from "./result-cache.js";
 import { page } from "./rsm.js";
 import type { Watch } from "./watchers.js";
 
@@ -30,6 +32,8 @@ export interface QueryContext {
   random: RandomSource;
   /** The visible activities that may match these properties (all when none are given). */
   visibleActivities(properties?: readonly Property[]): Activity[];
+  /** The visible activities a draft query selects, sorted (see findActivities). */
+  matchingActivities(criteria: ActivityCriteria): CachedResult<Activity>;
   onlineBuddies(): Buddy[];
   buddyProperties: BuddyProperties;
   /** Opens (or replaces) a result set or view for the querier. */
@@ -48,15 +52,14 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
   const base = { device, viewer, random: false, size: Number.POSITIVE_INFINITY };
   switch (parsed.kind) {
     case "activity-query": {
-      const candidates = context.visibleActivities(parsed.criteria.properties);
-      const matches = findActivities(candidates, parsed.criteria);
-      const result = page(matches, (a) => a.id, parsed.rsm);
+      const matches = context.matchingActivities(parsed.criteria);
+      const result = page(matches.items, (a) => a.id, parsed.rsm);
       context.open({
         ...base,
         target: "activity",
         viewId: undefined,
         activityCriteria: parsed.criteria,
-        items: new Set(matches.map((a) => a.id)),
+        items: matches.uids,
       });
       const items = result.items.map((a) => activityElement(a, buddyProperties));
       return queryResult("activity", items, parsed.rsm.present ? result : undefined);

@@ -23,6 +23,7 @@ export class ActivityIndex {
   /** property (name, type, value) → ids of the activities holding it. */
   readonly #byProperty = new Map<string, Set<string>>();
   readonly #queue = new KeyedQueue();
+  #activitiesVersion = 0;
 
   constructor(private readonly store: OlpcStore) {}
 
@@ -32,6 +33,11 @@ export class ActivityIndex {
       for (const buddy of await this.store.buddies()) this.buddies.set(buddy.jid, buddy);
       for (const activity of await this.store.activities()) this.#put(activity);
     });
+  }
+
+  /** Changes whenever any activity is added, changed or removed (results cached before are stale). */
+  get activitiesVersion(): number {
+    return this.#activitiesVersion;
   }
 
   activityByRoom(room: string): Activity | undefined {
@@ -201,6 +207,7 @@ export class ActivityIndex {
   }
 
   #put(activity: Activity): void {
+    this.#activitiesVersion++;
     const previous = this.activities.get(activity.id);
     if (previous) this.#remove(previous);
     this.activities.set(activity.id, activity);
@@ -214,6 +221,7 @@ export class ActivityIndex {
   }
 
   #remove(activity: Activity): void {
+    this.#activitiesVersion++;
     this.activities.delete(activity.id);
     if (this.#byRoom.get(activity.room) === activity.id) this.#byRoom.delete(activity.room);
     for (const property of activity.properties) {

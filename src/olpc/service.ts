@@ -26,7 +26,9 @@ import {
 import type { World } from "./notices.js";
 import { Notifier, relationKey } from "./notifier.js";
 import { parseCurrentActivity } from "./pep.js";
-import { findProperty, parseProperties } from "./properties.js";
+import { findActivities } from "./match.js";
+import { findProperty, parseProperties, type Property } from "./properties.js";
+import { ResultCache } from "./result-cache.js";
 import { OlpcStore } from "./store.js";
 import { ingestMessage, type UpdateParts } from "./updates.js";
 import { Watchers } from "./watchers.js";
@@ -127,14 +129,26 @@ function buildParts(context: ServiceContext, limits: OlpcLimits): OlpcParts {
   return parts;
 }
 
+/** Distinct draft activity queries whose results are kept until an activity changes. */
+const RESULTS_CACHED = 64;
+
 function routeQueries(router: Router, parts: OlpcParts): void {
   const { index, limits, world, watchers, loaded, isLoaded } = parts;
+  const visibleActivities = (properties?: readonly Property[]) =>
+    [...index.candidates(properties)].filter((a) => world.visible(a));
+  const activityResults = new ResultCache<Activity>(RESULTS_CACHED);
   const queries: QueryContext = {
     index,
     limits,
     random: Math.random,
-    visibleActivities: (properties) =>
-      [...index.candidates(properties)].filter((a) => world.visible(a)),
+    visibleActivities,
+    matchingActivities: (criteria) =>
+      activityResults.get(
+        JSON.stringify(criteria),
+        index.activitiesVersion,
+        () => findActivities(visibleActivities(criteria.properties), criteria),
+        (activity) => activity.id,
+      ),
     onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
     buddyProperties: world.buddyProperties,
     open: (watch) => void watchers.open(watch),

@@ -137,6 +137,39 @@ describe("Watchers", () => {
     assert.deepEqual([...view.items], ["c@x"]);
   });
 
+  test("a shared item set is copied before a change, never changed under its other holders", () => {
+    const { watchers, log } = recorded();
+    const shared: ReadonlySet<string> = new Set(["p", "q"]);
+    const a = { ...watch("a@x/1", "activity", undefined, []), items: shared };
+    const b = { ...watch("b@x/1", "activity", undefined, []), items: shared };
+    watchers.open(a);
+    watchers.open(b);
+    log.length = 0;
+    watchers.remove(a, "p");
+    assert.deepEqual([...shared], ["p", "q"], "the shared set is untouched");
+    assert.deepEqual([...a.items], ["q"]);
+    assert.deepEqual([...b.items], ["p", "q"]);
+    assert.deepEqual(watchers.containing("activity", "p"), [b]);
+    watchers.add(a, "r");
+    assert.deepEqual([...a.items], ["q", "r"]);
+    assert.deepEqual(log, ["- a@x/1 draft p", "+ a@x/1 draft r"]);
+  });
+
+  test("reopening with the very same item set moves every item without a link", () => {
+    const { watchers, log } = recorded();
+    const shared: ReadonlySet<string> = new Set(["p", "q"]);
+    const first = { ...watch("a@x/1", "activity", undefined, []), items: shared };
+    watchers.open(first);
+    log.length = 0;
+    const again = { ...watch("a@x/1", "activity", undefined, []), items: shared };
+    assert.equal(watchers.open(again), first);
+    assert.deepEqual(log, []);
+    assert.deepEqual(watchers.containing("activity", "p"), [again]);
+    assert.deepEqual(watchers.containing("activity", "q"), [again]);
+    watchers.close("a@x/1", "activity", undefined);
+    assert.deepEqual(log, ["- a@x/1 draft p", "- a@x/1 draft q"]);
+  });
+
   test("works without hooks", () => {
     const watchers = new Watchers();
     const view = watch("a@x/1", "buddy", "1", ["b@x"], 5);
