@@ -13,14 +13,7 @@ import {
 } from "./match.js";
 import type { Activity, Buddy } from "./model.js";
 import type { Property } from "./properties.js";
-import {
-  activityElement,
-  bareBuddyResult,
-  buddyElement,
-  queryResult,
-  viewResult,
-  type BuddyProperties,
-} from "./replies.js";
+import { bareBuddyResult, buddyElement, queryResult, viewResult } from "./replies.js";
 import { parseIqRequest } from "./requests.js";
 import type { CachedResult } from "./result-cache.js";
 import { page } from "./rsm.js";
@@ -35,7 +28,8 @@ export interface QueryContext {
   /** The visible activities a draft query selects, sorted (see findActivities). */
   matchingActivities(criteria: ActivityCriteria): CachedResult<Activity>;
   onlineBuddies(): Buddy[];
-  buddyProperties: BuddyProperties;
+  /** The activity as a result lists it (activityElement with its participants' properties). */
+  activityElement(activity: Activity): Element;
   /** Opens (or replaces) a result set or view for the querier. */
   open(watch: Watch): void;
 }
@@ -45,7 +39,7 @@ export interface QueryContext {
  * later notifications follow. A draft result set holds every match, not only the page returned.
  */
 export function answerQuery(context: QueryContext, request: Inbound): Element {
-  const { limits, random, buddyProperties } = context;
+  const { limits, random } = context;
   const parsed = parseIqRequest(request.payload, limits);
   const device = request.device;
   const viewer = request.user;
@@ -61,7 +55,7 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
         activityCriteria: parsed.criteria,
         items: matches.uids,
       });
-      const items = result.items.map((a) => activityElement(a, buddyProperties));
+      const items = result.items.map((a) => context.activityElement(a));
       return queryResult("activity", items, parsed.rsm.present ? result : undefined);
     }
     case "buddy-query": {
@@ -99,7 +93,7 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
       });
       return viewResult(
         "activity",
-        chosen.map((a) => activityElement(a, buddyProperties)),
+        chosen.map((a) => context.activityElement(a)),
       );
     }
     case "buddy-view": {

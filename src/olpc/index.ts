@@ -24,6 +24,7 @@ export class ActivityIndex {
   readonly #byProperty = new Map<string, Set<string>>();
   readonly #queue = new KeyedQueue();
   #activitiesVersion = 0;
+  #buddiesVersion = 0;
 
   constructor(private readonly store: OlpcStore) {}
 
@@ -38,6 +39,11 @@ export class ActivityIndex {
   /** Changes whenever any activity is added, changed or removed (results cached before are stale). */
   get activitiesVersion(): number {
     return this.#activitiesVersion;
+  }
+
+  /** Changes whenever any buddy is saved or removed. */
+  get buddiesVersion(): number {
+    return this.#buddiesVersion;
   }
 
   activityByRoom(room: string): Activity | undefined {
@@ -72,6 +78,7 @@ export class ActivityIndex {
         return [];
       await this.store.saveBuddy(after);
       this.buddies.set(jid, after);
+      this.#buddiesVersion++;
       return [
         {
           kind: "buddy-changed",
@@ -88,6 +95,7 @@ export class ActivityIndex {
       if (!this.buddies.has(jid)) return [];
       await this.store.deleteBuddy(jid);
       this.buddies.delete(jid);
+      this.#buddiesVersion++;
       return [{ kind: "buddy-removed", jid }];
     });
   }

@@ -42,3 +42,20 @@ export class ResultCache<T> {
     return result;
   }
 }
+
+/**
+ * A value derived from an object (an activity's reply element), kept with the object while the
+ * data it also reads (the buddies' properties) stays at the same version. Objects of the index
+ * are replaced, never changed, so a changed activity is a new key.
+ */
+export class DerivedCache<K extends object, V> {
+  readonly #values = new WeakMap<K, { version: number; value: V }>();
+
+  get(key: K, version: number, derive: (key: K) => V): V {
+    const kept = this.#values.get(key);
+    if (kept?.version === version) return kept.value;
+    const value = derive(key);
+    this.#values.set(key, { version, value });
+    return value;
+  }
+}

@@ -1,3 +1,4 @@
+import type { Element } from "@xmpp/xml";
 import type { OlpcOptions } from "../config.js";
 import type { PresencePort } from "../presence/port.js";
 import type { Service, ServiceContext } from "../service.js";
@@ -28,7 +29,8 @@ import { Notifier, relationKey } from "./notifier.js";
 import { parseCurrentActivity } from "./pep.js";
 import { findActivities } from "./match.js";
 import { findProperty, parseProperties, type Property } from "./properties.js";
-import { ResultCache } from "./result-cache.js";
+import { activityElement } from "./replies.js";
+import { DerivedCache, ResultCache } from "./result-cache.js";
 import { OlpcStore } from "./store.js";
 import { ingestMessage, type UpdateParts } from "./updates.js";
 import { Watchers } from "./watchers.js";
@@ -137,6 +139,8 @@ function routeQueries(router: Router, parts: OlpcParts): void {
   const visibleActivities = (properties?: readonly Property[]) =>
     [...index.candidates(properties)].filter((a) => world.visible(a));
   const activityResults = new ResultCache<Activity>(RESULTS_CACHED);
+  // Shared by every reply that lists the activity: built once, never changed after.
+  const activityElements = new DerivedCache<Activity, Element>();
   const queries: QueryContext = {
     index,
     limits,
@@ -150,7 +154,10 @@ function routeQueries(router: Router, parts: OlpcParts): void {
         (activity) => activity.id,
       ),
     onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
-    buddyProperties: world.buddyProperties,
+    activityElement: (activity) =>
+      activityElements.get(activity, index.buddiesVersion, (a) =>
+        activityElement(a, world.buddyProperties),
+      ),
     open: (watch) => void watchers.open(watch),
   };
   // Once the index is read, answers stay synchronous (in order with the stanzas after them).

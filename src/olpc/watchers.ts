@@ -57,30 +57,29 @@ export class Watchers implements WatchLookup {
   constructor(private readonly hooks?: WatchHooks) {}
 
   /**
-   * Opens a watch, replacing the device's watch of the same kind and id; returns the old one.
-   * Items in both are handed over without unlinking (the same device, so the same viewer):
+   * Opens a watch, replacing the device's watch of the same kind and id; returns the watch now
+   * open. Items in both are handed over without unlinking (the same device, so the same viewer):
    * re-running a query or paging through it costs only what changed, and nothing when the new
-   * watch holds the very same item set (a cached result).
+   * watch holds the very same item set (a cached result): the open watch then takes the new
+   * one's criteria and stays.
    */
-  open(watch: Watch): Watch | undefined {
+  open(watch: Watch): Watch {
     let watches = this.#byDevice.get(watch.device);
     if (!watches) this.#byDevice.set(watch.device, (watches = new Map<string, Watch>()));
     const key = watchKey(watch.target, watch.viewId);
     const previous = watches.get(key);
+    if (previous?.items === watch.items) return Object.assign(previous, watch);
     watches.set(key, watch);
-    if (previous) this.#views[previous.target].delete(previous);
-    if (previous?.items === watch.items) {
-      for (const item of watch.items) this.#holders(watch.target, item)?.delete(previous);
-      for (const item of watch.items) this.#index(watch, item);
-    } else {
-      if (previous) this.#handOver(previous, watch);
-      for (const item of watch.items) {
-        if (previous?.items.has(item)) this.#index(watch, item);
-        else this.#link(watch, item);
-      }
+    if (previous) {
+      this.#views[previous.target].delete(previous);
+      this.#handOver(previous, watch);
+    }
+    for (const item of watch.items) {
+      if (previous?.items.has(item)) this.#index(watch, item);
+      else this.#link(watch, item);
     }
     if (watch.viewId !== undefined) this.#views[watch.target].add(watch);
-    return previous;
+    return watch;
   }
 
   close(device: string, target: ViewTarget, viewId: string | undefined): Watch | undefined {

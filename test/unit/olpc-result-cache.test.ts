@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ResultCache } from "../../src/olpc/result-cache.js";
+import { DerivedCache, ResultCache } from "../../src/olpc/result-cache.js";
 
 const uid = (item: string) => item;
 
@@ -39,5 +39,21 @@ describe("ResultCache", () => {
     get("a");
     get("b");
     assert.deepEqual(computed, ["a", "b", "c", "b"]);
+  });
+});
+
+describe("DerivedCache", () => {
+  test("derives once per object and version", () => {
+    const cache = new DerivedCache<{ n: number }, string>();
+    const derived: number[] = [];
+    const derive = (key: { n: number }) => (derived.push(key.n), `v${key.n}`);
+    const one = { n: 1 };
+    const two = { n: 2 };
+    assert.equal(cache.get(one, 1, derive), "v1");
+    assert.equal(cache.get(one, 1, derive), "v1");
+    assert.equal(cache.get(two, 1, derive), "v2");
+    assert.deepEqual(derived, [1, 2]);
+    assert.equal(cache.get(one, 2, derive), "v1", "a new version derives again");
+    assert.deepEqual(derived, [1, 2, 1]);
   });
 });

@@ -36,8 +36,8 @@ describe("Watchers", () => {
     const { watchers, log } = recorded();
     const draft = watch("a@x/1", "activity", undefined, ["p", "q"]);
     const view = watch("a@x/1", "activity", "7", ["q"], 5);
-    assert.equal(watchers.open(draft), undefined);
-    assert.equal(watchers.open(view), undefined);
+    assert.equal(watchers.open(draft), draft);
+    assert.equal(watchers.open(view), view);
     assert.deepEqual(log, ["+ a@x/1 draft p", "+ a@x/1 draft q", "+ a@x/1 7 q"]);
     assert.deepEqual(watchers.containing("activity", "p"), [draft]);
     assert.deepEqual(watchers.containing("activity", "q"), [draft, view]);
@@ -53,7 +53,7 @@ describe("Watchers", () => {
     watchers.open(first);
     log.length = 0;
     const second = watch("a@x/1", "activity", undefined, ["q", "r"]);
-    assert.equal(watchers.open(second), first);
+    assert.equal(watchers.open(second), second);
     assert.deepEqual(log, ["- a@x/1 draft p", "+ a@x/1 draft r"]);
     assert.deepEqual(watchers.containing("activity", "q"), [second], "the old watch is gone");
     assert.deepEqual(watchers.containing("activity", "p"), []);
@@ -75,7 +75,7 @@ describe("Watchers", () => {
     const other = watch("a@x/2", "buddy", "1", ["b@x"]);
     const second = watch("a@x/1", "buddy", "2", ["b@x"]);
     const activities = watch("a@x/1", "activity", "1", ["b@x"]);
-    for (const w of [mine, other, second, activities]) assert.equal(watchers.open(w), undefined);
+    for (const w of [mine, other, second, activities]) assert.equal(watchers.open(w), w);
     assert.deepEqual(watchers.containing("buddy", "b@x"), [mine, other, second]);
     assert.equal(watchers.deviceCount, 2);
   });
@@ -155,17 +155,22 @@ describe("Watchers", () => {
     assert.deepEqual(log, ["- a@x/1 draft p", "+ a@x/1 draft r"]);
   });
 
-  test("reopening with the very same item set moves every item without a link", () => {
+  test("reopening with the very same item set keeps the open watch, with the new criteria", () => {
     const { watchers, log } = recorded();
     const shared: ReadonlySet<string> = new Set(["p", "q"]);
     const first = { ...watch("a@x/1", "activity", undefined, []), items: shared };
     watchers.open(first);
     log.length = 0;
-    const again = { ...watch("a@x/1", "activity", undefined, []), items: shared };
+    const again = {
+      ...watch("a@x/1", "activity", undefined, []),
+      items: shared,
+      activityCriteria: { id: "p" },
+    };
     assert.equal(watchers.open(again), first);
+    assert.deepEqual(first.activityCriteria, { id: "p" });
     assert.deepEqual(log, []);
-    assert.deepEqual(watchers.containing("activity", "p"), [again]);
-    assert.deepEqual(watchers.containing("activity", "q"), [again]);
+    assert.deepEqual(watchers.containing("activity", "p"), [first]);
+    assert.deepEqual(watchers.containing("activity", "q"), [first]);
     watchers.close("a@x/1", "activity", undefined);
     assert.deepEqual(log, ["- a@x/1 draft p", "- a@x/1 draft q"]);
   });
