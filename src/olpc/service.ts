@@ -29,7 +29,7 @@ import { Notifier, relationKey } from "./notifier.js";
 import { parseCurrentActivity } from "./pep.js";
 import { findActivities } from "./match.js";
 import { findProperty, parseProperties, type Property } from "./properties.js";
-import { activityElement } from "./replies.js";
+import { activityElement, serializedOnce } from "./replies.js";
 import { DerivedCache, ResultCache } from "./result-cache.js";
 import { OlpcStore } from "./store.js";
 import { ingestMessage, type UpdateParts } from "./updates.js";
@@ -156,7 +156,7 @@ function routeQueries(router: Router, parts: OlpcParts): void {
     onlineBuddies: () => [...index.buddies.values()].filter((b) => world.online(b.jid)),
     activityElement: (activity) =>
       activityElements.get(activity, index.buddiesVersion, (a) =>
-        activityElement(a, world.buddyProperties),
+        serializedOnce(activityElement(a, world.buddyProperties)),
       ),
     open: (watch) => void watchers.open(watch),
   };
