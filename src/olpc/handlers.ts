@@ -8,19 +8,14 @@ import {
   findBuddies,
   randomActivities,
   randomBuddies,
+  type ActivityCriteria,
   type RandomSource,
 } from "./match.js";
 import type { Activity, Buddy } from "./model.js";
 import type { Property } from "./properties.js";
-import {
-  activityElement,
-  bareBuddyResult,
-  buddyElement,
-  queryResult,
-  viewResult,
-  type BuddyProperties,
-} from "./replies.js";
+import { bareBuddyResult, buddyElement, queryResult, viewResult } from "./replies.js";
 import { parseIqRequest } from "./requests.js";
+import type { CachedResult } from "./result-cache.js";
 import { page } from "./rsm.js";
 import type { Watch } from "./watchers.js";
 
@@ -30,8 +25,11 @@ export interface QueryContext {
   random: RandomSource;
   /** The visible activities that may match these properties (all when none are given). */
   visibleActivities(properties?: readonly Property[]): Activity[];
+  /** The visible activities a draft query selects, sorted (see findActivities). */
+  matchingActivities(criteria: ActivityCriteria): CachedResult<Activity>;
   onlineBuddies(): Buddy[];
-  buddyProperties: BuddyProperties;
+  /** The activity as a result lists it (activityElement with its participants' properties). */
+  activityElement(activity: Activity): Element;
   /** Opens (or replaces) a result set or view for the querier. */
   open(watch: Watch): void;
 }
@@ -41,24 +39,23 @@ export interface QueryContext {
  * later notifications follow. A draft result set holds every match, not only the page returned.
  */
 export function answerQuery(context: QueryContext, request: Inbound): Element {
-  const { limits, random, buddyProperties } = context;
+  const { limits, random } = context;
   const parsed = parseIqRequest(request.payload, limits);
   const device = request.device;
   const viewer = request.user;
   const base = { device, viewer, random: false, size: Number.POSITIVE_INFINITY };
   switch (parsed.kind) {
     case "activity-query": {
-      const candidates = context.visibleActivities(parsed.criteria.properties);
-      const matches = findActivities(candidates, parsed.criteria);
-      const result = page(matches, (a) => a.id, parsed.rsm);
+      const matches = context.matchingActivities(parsed.criteria);
+      const result = page(matches.items, (a) => a.id, parsed.rsm);
       context.open({
         ...base,
         target: "activity",
         viewId: undefined,
         activityCriteria: parsed.criteria,
-        items: new Set(matches.map((a) => a.id)),
+        items: matches.uids,
       });
-      const items = result.items.map((a) => activityElement(a, buddyProperties));
+      const items = result.items.map((a) => context.activityElement(a));
       return queryResult("activity", items, parsed.rsm.present ? result : undefined);
     }
     case "buddy-query": {
@@ -96,7 +93,7 @@ export function answerQuery(context: QueryContext, request: Inbound): Element {
       });
       return viewResult(
         "activity",
-        chosen.map((a) => activityElement(a, buddyProperties)),
+        chosen.map((a) => context.activityElement(a)),
       );
     }
     case "buddy-view": {

@@ -23,6 +23,8 @@ export class ActivityIndex {
   /** property (name, type, value) → ids of the activities holding it. */
   readonly #byProperty = new Map<string, Set<string>>();
   readonly #queue = new KeyedQueue();
+  #activitiesVersion = 0;
+  #buddiesVersion = 0;
 
   constructor(private readonly store: OlpcStore) {}
 
@@ -32,6 +34,16 @@ export class ActivityIndex {
       for (const buddy of await this.store.buddies()) this.buddies.set(buddy.jid, buddy);
       for (const activity of await this.store.activities()) this.#put(activity);
     });
+  }
+
+  /** Changes whenever any activity is added, changed or removed (results cached before are stale). */
+  get activitiesVersion(): number {
+    return this.#activitiesVersion;
+  }
+
+  /** Changes whenever any buddy is saved or removed. */
+  get buddiesVersion(): number {
+    return this.#buddiesVersion;
   }
 
   activityByRoom(room: string): Activity | undefined {
@@ -66,6 +78,7 @@ export class ActivityIndex {
         return [];
       await this.store.saveBuddy(after);
       this.buddies.set(jid, after);
+      this.#buddiesVersion++;
       return [
         {
           kind: "buddy-changed",
@@ -82,6 +95,7 @@ export class ActivityIndex {
       if (!this.buddies.has(jid)) return [];
       await this.store.deleteBuddy(jid);
       this.buddies.delete(jid);
+      this.#buddiesVersion++;
       return [{ kind: "buddy-removed", jid }];
     });
   }
@@ -201,6 +215,7 @@ export class ActivityIndex {
   }
 
   #put(activity: Activity): void {
+    this.#activitiesVersion++;
     const previous = this.activities.get(activity.id);
     if (previous) this.#remove(previous);
     this.activities.set(activity.id, activity);
@@ -214,6 +229,7 @@ export class ActivityIndex {
   }
 
   #remove(activity: Activity): void {
+    this.#activitiesVersion++;
     this.activities.delete(activity.id);
     if (this.#byRoom.get(activity.room) === activity.id) this.#byRoom.delete(activity.room);
     for (const property of activity.properties) {

@@ -209,3 +209,21 @@ export function closeElement(target: ViewTarget, viewId: string): Element {
 function namespaceOf(target: ViewTarget): string {
   return target === "activity" ? NS_ACTIVITY : NS_BUDDY;
 }
+
+/**
+ * The element with its serialization kept after the first write: for an element many replies
+ * share and nobody changes (an activity as results list it), later writes repeat the text.
+ */
+export function serializedOnce(element: Element): Element {
+  const writeTree = element.write.bind(element);
+  let text: string | undefined;
+  element.write = (writer) => {
+    if (text === undefined) {
+      let written = "";
+      writeTree((part) => void (written += part));
+      text = written;
+    }
+    writer(text);
+  };
+  return element;
+}

@@ -17,12 +17,25 @@ export interface Watch {
   /** Views only: the most items it may hold; a random view gets no new items. */
   size: number;
   random: boolean;
-  items: Set<string>;
+  /** May be shared with other watches (a cached result): Watchers copies it before a change. */
+  items: ReadonlySet<string>;
 }
 
 const watchKey = (target: ViewTarget, viewId: string | undefined) =>
   viewId === undefined ? `draft ${target}` : `view ${target} ${viewId}`;
-const itemKey = (target: ViewTarget, item: string) => `${target} ${item}`;
+
+/** An item entering (`held`) or leaving a watch, as a notice plan asks. */
+export interface WatchChange {
+  watch: Watch;
+  item: string;
+  held: boolean;
+}
+
+/** What a notice plan reads: the watches holding an item, and every open view of a kind. */
+export interface WatchLookup {
+  containing(target: ViewTarget, item: string): Watch[];
+  views(target: ViewTarget): Iterable<Watch>;
+}
 
 /** Told whenever a watch starts or stops holding an item (for presence visibility). */
 export interface WatchHooks {
@@ -31,37 +44,42 @@ export interface WatchHooks {
 }
 
 /** Every open result set and view, indexed by device and by the items they contain. */
-export class Watchers {
+export class Watchers implements WatchLookup {
   readonly #byDevice = new Map<string, Map<string, Watch>>();
-  readonly #byItem = new Map<string, Set<Watch>>();
+  readonly #byItem: Record<ViewTarget, Map<string, Set<Watch>>> = {
+    activity: new Map(),
+    buddy: new Map(),
+  };
   readonly #views: Record<ViewTarget, Set<Watch>> = { activity: new Set(), buddy: new Set() };
+  /** Item sets this class made and alone holds: changed in place; any other is copied first. */
+  readonly #owned = new WeakSet<ReadonlySet<string>>();
 
   constructor(private readonly hooks?: WatchHooks) {}
 
   /**
-   * Opens a watch, replacing the device's watch of the same kind and id; returns the old one.
-   * Items in both are handed over without unlinking (the same device, so the same viewer):
-   * re-running a query or paging through it costs only what changed.
+   * Opens a watch, replacing the device's watch of the same kind and id; returns the watch now
+   * open. Items in both are handed over without unlinking (the same device, so the same viewer):
+   * re-running a query or paging through it costs only what changed, and nothing when the new
+   * watch holds the very same item set (a cached result): the open watch then takes the new
+   * one's criteria and stays.
    */
-  open(watch: Watch): Watch | undefined {
+  open(watch: Watch): Watch {
     let watches = this.#byDevice.get(watch.device);
     if (!watches) this.#byDevice.set(watch.device, (watches = new Map<string, Watch>()));
     const key = watchKey(watch.target, watch.viewId);
     const previous = watches.get(key);
+    if (previous?.items === watch.items) return Object.assign(previous, watch);
     watches.set(key, watch);
     if (previous) {
       this.#views[previous.target].delete(previous);
-      for (const item of previous.items) {
-        if (watch.items.has(item)) this.#byItem.get(itemKey(watch.target, item))?.delete(previous);
-        else this.#unlink(previous, item);
-      }
+      this.#handOver(previous, watch);
     }
     for (const item of watch.items) {
       if (previous?.items.has(item)) this.#index(watch, item);
       else this.#link(watch, item);
     }
     if (watch.viewId !== undefined) this.#views[watch.target].add(watch);
-    return previous;
+    return watch;
   }
 
   close(device: string, target: ViewTarget, viewId: string | undefined): Watch | undefined {
@@ -83,7 +101,7 @@ export class Watchers {
   }
 
   containing(target: ViewTarget, item: string): Watch[] {
-    return [...(this.#byItem.get(itemKey(target, item)) ?? [])];
+    return [...(this.#holders(target, item) ?? [])];
   }
 
   /** Every open view of one kind (candidates for an item that starts to match). */
@@ -93,16 +111,46 @@ export class Watchers {
 
   add(watch: Watch, item: string): void {
     if (watch.items.has(item)) return;
-    watch.items.add(item);
+    this.#ownItems(watch).add(item);
     this.#link(watch, item);
   }
 
   remove(watch: Watch, item: string): void {
-    if (watch.items.delete(item)) this.#unlink(watch, item);
+    if (!watch.items.has(item)) return;
+    this.#ownItems(watch).delete(item);
+    this.#unlink(watch, item);
+  }
+
+  apply(changes: readonly WatchChange[]): void {
+    for (const { watch, item, held } of changes) {
+      if (held) this.add(watch, item);
+      else this.remove(watch, item);
+    }
   }
 
   get deviceCount(): number {
     return this.#byDevice.size;
+  }
+
+  #ownItems(watch: Watch): Set<string> {
+    if (!this.#owned.has(watch.items)) {
+      const copy = new Set(watch.items);
+      this.#owned.add(copy);
+      watch.items = copy;
+    }
+    return watch.items as Set<string>;
+  }
+
+  /** The previous watch's items that the new one does not hold are unlinked; the rest move. */
+  #handOver(previous: Watch, next: Watch): void {
+    for (const item of previous.items) {
+      if (next.items.has(item)) this.#holders(previous.target, item)?.delete(previous);
+      else this.#unlink(previous, item);
+    }
+  }
+
+  #holders(target: ViewTarget, item: string): Set<Watch> | undefined {
+    return this.#byItem[target].get(item);
   }
 
   #link(watch: Watch, item: string): void {
@@ -111,17 +159,17 @@ export class Watchers {
   }
 
   #index(watch: Watch, item: string): void {
-    const key = itemKey(watch.target, item);
-    let set = this.#byItem.get(key);
-    if (!set) this.#byItem.set(key, (set = new Set<Watch>()));
+    const byItem = this.#byItem[watch.target];
+    let set = byItem.get(item);
+    if (!set) byItem.set(item, (set = new Set<Watch>()));
     set.add(watch);
   }
 
   #unlink(watch: Watch, item: string): void {
-    const key = itemKey(watch.target, item);
-    const set = this.#byItem.get(key);
+    const byItem = this.#byItem[watch.target];
+    const set = byItem.get(item);
     set?.delete(watch);
-    if (set?.size === 0) this.#byItem.delete(key);
+    if (set?.size === 0) byItem.delete(item);
     this.hooks?.unlinked(watch, item);
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Parser, type Element } from "@xmpp/xml";
+import xml, { Parser, type Element } from "@xmpp/xml";
 import type { Activity } from "../../src/olpc/model.js";
 import {
   NS_ACTIVITY,
@@ -34,6 +34,7 @@ import {
   queryResult,
   viewResult,
 } from "../../src/olpc/protocol.js";
+import { serializedOnce } from "../../src/olpc/replies.js";
 
 function parseXml(text: string): Element {
   const parser = new Parser();
@@ -351,5 +352,18 @@ describe("the wiki draft's notifications", () => {
          <activity xmlns="${NS_ACTIVITY}" activity="abcde123"><closed/></activity>${AMP}
        </message>`,
     );
+  });
+});
+
+describe("serializedOnce", () => {
+  test("writes the same text as the element, inside a reply too, and keeps its tree", () => {
+    const built = () =>
+      xml("activity", { id: "a<&", room: "r@x" }, xml("buddy", { jid: "b@x" }, "t&"));
+    const once = serializedOnce(built());
+    assert.equal(once.toString(), built().toString());
+    assert.equal(once.toString(), built().toString(), "the second write repeats the first");
+    const reply = xml("query", { xmlns: "urn:x" }, once);
+    assert.equal(reply.toString(), xml("query", { xmlns: "urn:x" }, built()).toString());
+    assert.equal(once.getChild("buddy")?.attrs.jid, "b@x");
   });
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import xml, { type Element } from "@xmpp/xml";
-import { NS_RSM } from "../../src/olpc/namespaces.js";
+import { DEFAULT_LIMITS } from "../../src/olpc/limits.js";
+import { NS_ACTIVITY, NS_BUDDY, NS_RSM } from "../../src/olpc/namespaces.js";
+import { parseIqRequest } from "../../src/olpc/requests.js";
 import { page, parseRsm, serializeRsm, type RsmRequest } from "../../src/olpc/rsm.js";
 import { StanzaError, type StanzaErrorCondition } from "../../src/xmpp/stanza-error.js";
 
@@ -75,6 +77,26 @@ describe("parseRsm", () => {
     assertRefused(() => request({ first: "x" }), "bad-request", /unexpected <first\/>/);
     const foreign = xml("set", { xmlns: NS_RSM }, xml("max", { xmlns: "urn:x" }, "1"));
     assertRefused(() => parseRsm(foreign, 10), "bad-request", /unexpected <max\/>/);
+  });
+
+  test("a repeated <before/> (with or without a UID) or a non-integer <index/> is bad-request", () => {
+    const before = (uid: string) => xml("before", {}, ...(uid ? [uid] : []));
+    const cases: Array<[Element, RegExp]> = [
+      [
+        xml("set", { xmlns: NS_RSM }, before("a"), before("b")),
+        /<before\/> appears more than once/,
+      ],
+      [xml("set", { xmlns: NS_RSM }, before(""), before("")), /<before\/> appears more than once/],
+      [xml("set", { xmlns: NS_RSM }, xml("index", {}, "abc")), /<index\/> must be a non-negative/],
+    ];
+    for (const [rsm, text] of cases) {
+      assertRefused(() => parseRsm(rsm, 10), "bad-request", text);
+      // The same through a whole draft query, activity and buddy: the handler's error reply.
+      for (const xmlns of [NS_ACTIVITY, NS_BUDDY]) {
+        const query = xml("query", { xmlns }, rsm);
+        assertRefused(() => parseIqRequest(query, DEFAULT_LIMITS), "bad-request", text);
+      }
+    }
   });
 
   test("a child holding elements is bad-request", () => {
