@@ -135,11 +135,12 @@ export function randomBuddies(buddies: Iterable<Buddy>, n: number, random: Rando
 }
 
 /**
- * Gabble's rule for whether an activity may be shown to others (activity_info_is_visible): it
- * has a bool "private" property and that property is false. No "private", or a non-bool one,
- * errs on the side of privacy.
+ * The one rule for whether an activity may be shown to others: unless its bool `private` is
+ * true. The draft's own examples carry no `private` and are found by its queries, so a missing
+ * (or non-bool) `private` is public; Sugar always sends the bool. (Gabble's stricter
+ * activity_info_is_visible would hide the draft's examples.)
  */
 export function isPublicActivity(activity: Pick<Activity, "properties">): boolean {
   const flag = findProperty(activity.properties, "private");
-  return flag?.type === "bool" && flag.value === "0";
+  return !(flag?.type === "bool" && flag.value === "1");
 }

@@ -27,8 +27,8 @@ import {
 import type { World } from "./notices.js";
 import { Notifier, relationKey } from "./notifier.js";
 import { parseCurrentActivity } from "./pep.js";
-import { findActivities } from "./match.js";
-import { findProperty, parseProperties, type Property } from "./properties.js";
+import { findActivities, isPublicActivity } from "./match.js";
+import { parseProperties, type Property } from "./properties.js";
 import { activityElement, serializedOnce } from "./replies.js";
 import { DerivedCache, ResultCache } from "./result-cache.js";
 import { OlpcStore } from "./store.js";
@@ -96,7 +96,7 @@ function buildParts(context: ServiceContext, limits: OlpcLimits): OlpcParts {
   const loaded = index.load().then(() => void (isLoaded = true));
   loaded.catch(() => undefined); // start() reports a failure
   const world: World = {
-    visible: (activity) => !isPrivate(activity),
+    visible: isPublicActivity,
     online: (jid) => presence.combined(jid as BareJid) !== "offline",
     buddyProperties: (jid) => index.buddies.get(jid)?.properties,
   };
@@ -231,10 +231,4 @@ function followActivityRoom(room: MucRoom, parts: OlpcParts): void {
 
 function assertInstalled(): never {
   throw new Error("the olpc service was not installed");
-}
-
-/** Hidden from queries and views: an activity whose bool `private` property is true. */
-function isPrivate(activity: Activity): boolean {
-  const flag = findProperty(activity.properties, "private");
-  return flag?.type === "bool" && flag.value === "1";
 }

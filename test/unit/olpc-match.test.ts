@@ -147,11 +147,15 @@ describe("activity matching", () => {
     assert.ok(!hasProperties([], [CONNECT]));
   });
 
-  test("isPublicActivity follows Gabble: a bool 'private' that is false", () => {
-    assert.ok(isPublicActivity(ACTIVITIES[0] as Activity));
-    assert.ok(!isPublicActivity(ACTIVITIES[2] as Activity), "private");
-    assert.ok(!isPublicActivity(ACTIVITIES[3] as Activity), "no 'private' at all");
-    assert.ok(!isPublicActivity({ properties: [str("private", "0")] }), "not a bool");
+  test("an activity is public unless its bool 'private' is true", () => {
+    assert.ok(isPublicActivity({ properties: [bool("private", false)] }), "private false");
+    assert.ok(!isPublicActivity({ properties: [bool("private", true)] }), "private true");
+    assert.ok(
+      isPublicActivity({ properties: [CONNECT] }),
+      "no 'private' at all: the draft's examples",
+    );
+    assert.ok(isPublicActivity({ properties: [str("private", "1")] }), "not a bool");
+    assert.ok(isPublicActivity({ properties: [] }), "no properties");
   });
 });
 
