@@ -31,6 +31,8 @@ export class AdHocCommands implements CommandRegistry {
   readonly #commands = new Map<string, AdminCommand>();
   readonly #admins: ReadonlySet<string>;
   readonly #sessions: SessionTable;
+  /** Sessions whose step is running now. */
+  readonly #busy = new Set<string>();
 
   constructor(
     private readonly router: Router,
@@ -81,6 +83,13 @@ export class AdHocCommands implements CommandRegistry {
       return this.#reply(parsed, this.#sessions.id(), outcome, requester, undefined);
     }
     const session = this.#session(parsed, requester);
+    // A double-clicked "Finish" must not run a step twice (e.g. remove tasks twice).
+    if (this.#busy.has(session.id)) {
+      throw new StanzaError(
+        "unexpected-request",
+        "the previous step of this session is still running",
+      );
+    }
     if (parsed.action === "cancel") {
       this.#sessions.close(session.id);
       return commandReplyElement({ node: command.node, sessionid: session.id, status: "canceled" });
@@ -97,12 +106,15 @@ export class AdHocCommands implements CommandRegistry {
     const form = Submission.from(request.payload);
     if (!form) throw commandError("bad-request", "bad-payload", "the submitted form is missing");
     let outcome: Outcome<unknown>;
+    this.#busy.add(session.id);
     try {
       outcome = await command.submit(caller, form, session.state);
     } catch (error) {
       if (error instanceof FieldProblem)
         throw commandError("bad-request", "bad-payload", error.message);
       throw error;
+    } finally {
+      this.#busy.delete(session.id);
     }
     return this.#reply(parsed, session.id, outcome, requester, session);
   }

@@ -371,6 +371,36 @@ describe("ad-hoc commands: sessions", () => {
     assert.equal(done.getChildText("note"), "x+y");
   });
 
+  test("a step still running refuses another request on its session", async () => {
+    const { ask, registry } = setup();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let runs = 0;
+    registry.add<null>({
+      node: "slow",
+      name: "Slow",
+      start: () => ({
+        status: "executing",
+        form: { type: "form" },
+        actions: ["complete"],
+        state: null,
+      }),
+      submit: async () => {
+        runs++;
+        await gate;
+        return { status: "completed" };
+      },
+    });
+    const sessionid = answer(await ask(command({ node: "slow" }))).attrs.sessionid as string;
+    const step = { node: "slow", sessionid, action: "complete" };
+    const first = ask(command(step, submit({})));
+    const second = failure(await ask(command(step, submit({}))));
+    assert.deepEqual([second.condition, second.type], ["unexpected-request", "wait"]);
+    open();
+    assert.equal(answer(await first).attrs.status, "completed");
+    assert.equal(runs, 1);
+  });
+
   test("cancel ends a session with status canceled", async () => {
     const { ask } = setup();
     const sessionid = answer(await ask(command({ node: "two" }))).attrs.sessionid as string;
