@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { AdHocCommands, noCommands } from "./adhoc/registry.js";
 import { within } from "./backoff.js";
 import type { Config } from "./config.js";
 import { Database } from "./db/database.js";
@@ -204,6 +205,16 @@ export class App {
       name: this.config.component.name,
     });
     installBuiltins(this.router, { name: "Concierge", version: packageVersion });
+    const settings = this.config.commands;
+    const commands = settings?.enabled
+      ? new AdHocCommands(this.router, {
+          componentJid: this.config.component.jid,
+          admins: settings.admins,
+          maxSessions: settings.maxSessions,
+          timeoutMs: settings.sessionTimeoutMs,
+          log: this.log.child({ svc: "commands" }),
+        })
+      : noCommands;
     const [presence] = this.#services as [PresenceService, ...Service[]];
     const context: ServiceContext = {
       config: this.config,
@@ -213,6 +224,7 @@ export class App {
       presence,
       muc: this.muc,
       http: this.http,
+      commands,
       ops: this.ops,
       acting: this.acting,
       log: this.log,

@@ -131,6 +131,17 @@ export const FileSchema = z
         path: ["max_rooms"],
       })
       .optional(),
+    commands: z
+      .strictObject({
+        enabled: flag().default(true),
+        admins: z.preprocess(
+          toList,
+          z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "must be a bare JID, user@domain")),
+        ),
+        max_sessions: integer(1, 10_000).default(100),
+        session_timeout_ms: milliseconds(10_000, 86_400_000).default(600_000),
+      })
+      .optional(),
     ha: z
       .strictObject({
         enabled: flag().default(true),
@@ -215,6 +226,7 @@ export const ConfigSchema = FileSchema.transform((file) => ({
   neerc: optional(file.neerc),
   olpc: optional(file.olpc),
   roompool: optional(file.roompool),
+  commands: optional(file.commands),
   ha: optional(file.ha),
   http: optional(file.http),
   webchat: optional(file.webchat),
@@ -227,6 +239,7 @@ export type RoomPoolOptions = NonNullable<Config["roompool"]>;
 export type WebchatOptions = NonNullable<Config["webchat"]>;
 export type HttpOptions = NonNullable<Config["http"]>;
 export type HaOptions = NonNullable<Config["ha"]>;
+export type CommandsOptions = NonNullable<Config["commands"]>;
 
 export class ConfigError extends Error {
   constructor(

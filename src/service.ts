@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { CommandRegistry } from "./adhoc/command.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import type { HttpServer } from "./http/server.js";
@@ -21,6 +22,8 @@ export interface ServiceContext {
   muc: MucClient;
   /** The HTTP server, where the configuration has one (the http section): add routes here. */
   http: HttpServer | undefined;
+  /** Admin commands (XEP-0050): add the service's own; only the configured admins run them. */
+  commands: CommandRegistry;
   /** Metrics and readiness checks: register what the service knows about itself. */
   ops: Ops;
   /** Whether this instance may act now (active/standby); pass it to connections of your own. */

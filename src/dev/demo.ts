@@ -79,6 +79,7 @@ async function demo(dir: string, database: string, signals: Signals): Promise<nu
       min_available: 3,
       max_rooms: 10,
     },
+    commands: { admins: [`alice@${prosody.domain}`] },
     http: { host: "127.0.0.1", port: chatPort, allowed_origins: [pageOrigin] },
     webchat: { api_keys: [apiKey] },
   };
@@ -105,6 +106,8 @@ Concierge demo
 Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
 Room pool: 3 rooms ready in table roompool_rooms; claim one with
   psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
+Admin commands: as alice@localhost, execute commands on ${jid} (pool status, resize, drain,
+NEERC tasks, who is online; Gajim: Discover Services → ${jid} → Execute Command).
 NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
 and the others members; then the NEERC clients can use ${jid}.
 Web chat: open ${chatPage.url} and chat as a visitor with the staff account: first, as

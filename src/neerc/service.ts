@@ -6,6 +6,7 @@ import type { Jid } from "../xmpp/jid.js";
 import type { Inbound } from "../xmpp/stanza.js";
 import { StanzaError } from "../xmpp/stanza-error.js";
 import { TaskBoard } from "./board.js";
+import { addNeercCommands } from "./commands.js";
 import { RoomDirectory } from "./directory.js";
 import {
   NS_PING,
@@ -101,6 +102,11 @@ export function neercService(settings: NeercOptions): Service {
       const maxBoardBytes = config.component.maxStanzaBytes - 4_096;
       board = new TaskBoard(new TaskStore(db), settings.maxTasks, maxBoardBytes);
       router.feature(NS_USERS, NS_TASKS, NS_TASK, NS_TASKSTATUS, NS_PING);
+      addNeercCommands(context.commands, {
+        board,
+        defaultRoom: settings.defaultRoom,
+        announceRemoval: (room, task) => announce(room, task, removedTaskElement(task)),
+      });
 
       router.iqGetOrSet(NS_USERS, "query", async (request) => {
         const { room } = await member(request);

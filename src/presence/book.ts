@@ -4,8 +4,19 @@ import { applyReport, combine, type Device, type DeviceReport, type Show } from 
 export const DIRECT = "direct";
 
 interface Session extends Device {
+  status: string | undefined;
   /** Every source that currently says the device is online. */
   sources: Set<string>;
+}
+
+/** One online device, as admins see it. */
+export interface DeviceView {
+  device: string;
+  show: Device["show"];
+  idle: boolean;
+  status: string | undefined;
+  /** Where the component sees it: `direct` (its own presence) or the rooms that show it. */
+  sources: string[];
 }
 
 export interface PresenceChange {
@@ -40,7 +51,7 @@ export class SessionBook {
     // Field by field, not `{ ...applyReport(…), sources }`: V8 builds that object on a slow path
     // and every later read of it (listeners(), combine()) is slow too, 5× on report() alone.
     const { show, idle, handSet, chosenAt } = applyReport(previous, report, ++this.#seq);
-    sessions.set(device, { show, idle, handSet, chosenAt, sources });
+    sessions.set(device, { show, idle, handSet, chosenAt, status: report.status, sources });
     return { change: this.#recombine(user), newListener };
   }
 
@@ -84,6 +95,21 @@ export class SessionBook {
   /** The user's online devices (full JIDs). */
   devices(user: string): string[] {
     return [...(this.#users.get(user)?.keys() ?? [])];
+  }
+
+  /** The user's online devices with what they last said, by device address. */
+  deviceViews(user: string): DeviceView[] {
+    const sessions = this.#users.get(user);
+    if (!sessions) return [];
+    return [...sessions]
+      .map(([device, s]) => ({
+        device,
+        show: s.show,
+        idle: s.idle,
+        status: s.status,
+        sources: [...s.sources].sort(),
+      }))
+      .sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
   }
 
   /** The devices that sent presence to the component themselves: they receive presence from it. */

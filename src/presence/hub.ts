@@ -7,7 +7,7 @@ import type { MucRoom } from "../xmpp/muc.js";
 import { NS_MUC_USER } from "../xmpp/namespaces.js";
 import type { Router } from "../xmpp/router.js";
 import type { Inbound } from "../xmpp/stanza.js";
-import { DIRECT, SessionBook, type PresenceChange } from "./book.js";
+import { DIRECT, SessionBook, type DeviceView, type PresenceChange } from "./book.js";
 import type { ContactStore } from "./contacts.js";
 import { Outbox, type Wire } from "./outbox.js";
 import type { Build } from "./port.js";
@@ -92,6 +92,10 @@ export class PresenceHub extends EventEmitter<HubEvents> {
 
   combined(user: BareJid): Show {
     return this.#book.combined(user);
+  }
+
+  devices(user: BareJid): DeviceView[] {
+    return this.#book.deviceViews(user);
   }
 
   isOnline(device: FullJid): boolean {

@@ -28,6 +28,8 @@ export interface DeviceReport {
   show: DeviceShow;
   /** Set by the device's idle timer rather than by the user. */
   idle: boolean;
+  /** The presence's `<status/>` text, if it had one (shown to admins; no rule reads it). */
+  status?: string;
 }
 
 /** One device as the aggregation remembers it. */

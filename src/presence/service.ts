@@ -3,6 +3,7 @@ import type { Service, ServiceContext } from "../service.js";
 import type { BareJid, FullJid } from "../xmpp/jid.js";
 import type { MucRoom } from "../xmpp/muc.js";
 import type { PresenceChange } from "./book.js";
+import { onlineForm, parseUser, userForm } from "./admin.js";
 import { CallFlags } from "./calls.js";
 import { ContactStore } from "./contacts.js";
 import { PresenceHub } from "./hub.js";
@@ -50,6 +51,16 @@ export class PresenceService implements Service, PresencePort {
     });
     this.#hub.install(router);
     this.#calls.install(router);
+    context.commands.add<null>({
+      node: "who-is-online",
+      name: "Who is online (a user's devices)",
+      start: () => ({ status: "executing", form: userForm, actions: ["complete"], state: null }),
+      submit: (_caller, form) => {
+        const user = parseUser(form);
+        const answer = onlineForm(user, this.#hub.combined(user), this.#hub.devices(user));
+        return { status: "completed", form: answer };
+      },
+    });
     link.on("online", () => this.#online());
   }
 

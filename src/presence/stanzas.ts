@@ -11,6 +11,8 @@ export type PresenceEvent =
   | { kind: "subscription"; type: "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" }
   | { kind: "probe" };
 
+/** A status text is kept for admins to read: its start is enough. */
+const MAX_STATUS_CHARS = 500;
 const SHOW_VALUES = new Set(["chat", "away", "xa", "dnd"]);
 const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
@@ -19,6 +21,7 @@ export function readPresence(stanza: Element): PresenceEvent | undefined {
   const type = stanza.attrs.type as string | undefined;
   if (type === undefined) {
     const show = stanza.getChildText("show")?.trim();
+    const status = stanza.getChildText("status")?.trim().slice(0, MAX_STATUS_CHARS);
     return {
       kind: "available",
       report: {
@@ -26,6 +29,7 @@ export function readPresence(stanza: Element): PresenceEvent | undefined {
         show:
           show !== undefined && SHOW_VALUES.has(show) ? (show as DeviceReport["show"]) : "online",
         idle: stanza.getChild("idle", NS_IDLE) !== undefined,
+        ...(status ? { status } : {}),
       },
     };
   }

@@ -18,6 +18,7 @@ import {
   type Transition,
 } from "./lifecycle.js";
 import { roomConfigSubmission, type RoomSettings } from "./room-config.js";
+import { roomsToCreate } from "./sizing.js";
 import type { RoomRow, RoomStore } from "./store.js";
 
 export interface PoolSettings {
@@ -45,8 +46,9 @@ const NOT_OURS = new Set([
 type Step = (state: RoomState) => Transition;
 
 /**
- * Keeps `minAvailable` configured rooms ready (never more than `maxRooms` open), moves each room
- * through its lifecycle on what the bot sees, releases claims nobody honoured, and after every
+ * Keeps `minAvailable` configured rooms ready (or the admins' target; none while draining: see
+ * sizing.ts), never more than `maxRooms` open, moves each room through its lifecycle on what the
+ * bot sees, releases claims nobody honoured, and after every
  * (re)connection rejoins the open rooms and corrects the table from who is really there.
  *
  * Everything that touches one room runs in order through one queue per room. What the bot sees
@@ -115,8 +117,8 @@ export class RoomPool {
     do {
       this.#refill = false;
       if (this.#stopped || !this.bot.online || Date.now() < this.#creationBlockedUntil) return;
-      const { open, available } = await this.store.counts();
-      let missing = Math.min(this.settings.minAvailable - available, this.settings.maxRooms - open);
+      const { control, ...counts } = await this.store.levels();
+      let missing = roomsToCreate(counts, control, this.settings);
       let failed: unknown;
       const worker = async () => {
         while (missing > 0 && failed === undefined && !this.#stopped && this.bot.online) {

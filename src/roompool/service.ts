@@ -4,6 +4,7 @@ import type { Service, ServiceContext } from "../service.js";
 import { clientLink } from "../xmpp/client-link.js";
 import type { Link } from "../xmpp/link.js";
 import { MucClient } from "../xmpp/muc.js";
+import { addPoolCommands } from "./commands.js";
 import { RoomPool } from "./pool.js";
 import { RoomStore } from "./store.js";
 
@@ -19,7 +20,7 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
   return {
     name: "roompool",
 
-    install({ db, log, config, presence, ops, acting }: ServiceContext) {
+    install({ db, log, config, presence, ops, acting, commands }: ServiceContext) {
       const { metrics } = ops;
       bot = clientLink({
         service: settings.service,
@@ -49,6 +50,7 @@ export function roomPoolService(settings: RoomPoolOptions): Service {
         log,
         (count) => metrics.claimTimeouts.inc(count),
       );
+      addPoolCommands(commands, store, settings, () => void pool.fill().catch(() => undefined));
       metrics.onCollect(async () => {
         if (!db.available) return;
         metrics.poolRooms.reset();

@@ -1,5 +1,6 @@
 import type { Database } from "../db/database.js";
 import type { RoomState, RoomStatus, Transition } from "./lifecycle.js";
+import type { PoolControl, PoolCounts } from "./sizing.js";
 
 export interface RoomRow {
   jid: string;
@@ -17,6 +18,13 @@ function stateOf(row: RoomRow): RoomState {
     staff: row.staff_occupant ?? undefined,
     client: row.client_occupant ?? undefined,
   };
+}
+
+export interface WaitingStaff {
+  room: string;
+  staff_id: string | null;
+  staff_nick: string | null;
+  since: Date;
 }
 
 /** The rooms table as the bot uses it; the web application has its SQL functions instead. */
@@ -49,12 +57,68 @@ export class RoomStore {
     );
   }
 
-  async counts(): Promise<{ open: number; available: number }> {
-    const { rows } = await this.db.query<{ open: number; available: number }>(
-      `SELECT count(*)::int AS open, count(*) FILTER (WHERE status = 'available')::int AS available
+  /** What the pool needs to decide how many rooms to make, in one round trip. */
+  async levels(): Promise<PoolCounts & { control: PoolControl }> {
+    const { rows } = await this.db.query<{
+      open: number;
+      available: number;
+      min_available: number | null;
+      draining: boolean | null;
+    }>(
+      `SELECT count(*)::int AS open, count(*) FILTER (WHERE status = 'available')::int AS available,
+         (SELECT min_available FROM roompool_control) AS min_available,
+         (SELECT draining FROM roompool_control) AS draining
        FROM roompool_rooms WHERE status <> 'closed'`,
     );
-    return rows[0] ?? { open: 0, available: 0 };
+    const row = rows[0];
+    return {
+      open: row?.open ?? 0,
+      available: row?.available ?? 0,
+      control: { minAvailable: row?.min_available ?? undefined, draining: row?.draining ?? false },
+    };
+  }
+
+  async control(): Promise<PoolControl> {
+    const { rows } = await this.db.query<{
+      min_available: number | null;
+      draining: boolean;
+      changed_at: Date;
+      changed_by: string | null;
+    }>("SELECT min_available, draining, changed_at, changed_by FROM roompool_control");
+    const row = rows[0];
+    if (!row) return { minAvailable: undefined, draining: false };
+    return {
+      minAvailable: row.min_available ?? undefined,
+      draining: row.draining,
+      changedAt: row.changed_at,
+      changedBy: row.changed_by ?? undefined,
+    };
+  }
+
+  /** An admin's change: a target (null: back to the configuration) or draining on or off. */
+  async setControl(
+    change: { minAvailable?: number | null; draining?: boolean },
+    by: string,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE roompool_control SET
+         min_available = CASE WHEN $1 THEN $2::int ELSE min_available END,
+         draining = coalesce($3::boolean, draining),
+         changed_at = clock_timestamp(),
+         changed_by = $4`,
+      [change.minAvailable !== undefined, change.minAvailable ?? null, change.draining ?? null, by],
+    );
+  }
+
+  /** Staff members waiting in their rooms for a client, longest first. */
+  async waitingStaff(limit: number): Promise<WaitingStaff[]> {
+    const { rows } = await this.db.query<WaitingStaff>(
+      `SELECT jid AS room, staff_id, staff_nick, status_changed_at AS since
+       FROM roompool_rooms WHERE status = 'staff_waiting'
+       ORDER BY status_changed_at, jid LIMIT $1`,
+      [limit],
+    );
+    return rows;
   }
 
   /** Open rooms by status (for the metrics). */

@@ -1,6 +1,6 @@
 import xml, { type Element } from "@xmpp/xml";
 import { CAPS_NODE, capsVer } from "./caps.js";
-import type { Router } from "./router.js";
+import type { DiscoNode, Router } from "./router.js";
 import { StanzaError } from "./stanza-error.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION } from "./namespaces.js";
 
@@ -19,7 +19,8 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
   // The answer only changes when a service registers something: build it once per change.
   // The same answer is given at our entity-capabilities node (XEP-0115), echoing the node.
   let info: { revision: number; query: Element; capsNode: string } | undefined;
-  router.iq("get", NS_DISCO_INFO, "query", ({ payload }) => {
+  router.iq("get", NS_DISCO_INFO, "query", (request) => {
+    const { payload } = request;
     if (info?.revision !== router.discoRevision) {
       const children = [
         ...router.identities.map((identity) => xml("identity", { ...identity })),
@@ -35,12 +36,28 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
     const node = payload.attrs.node as unknown;
     if (node === info.capsNode)
       return xml("query", { xmlns: NS_DISCO_INFO, node }, ...info.query.children);
-    rejectUnknownNode(node);
+    if (node !== undefined) {
+      const { identities, features } = knownNode(router, node, "info").info!(request);
+      return xml(
+        "query",
+        { xmlns: NS_DISCO_INFO, node },
+        ...identities.map((identity) => xml("identity", { ...identity })),
+        ...features.map((feature) => xml("feature", { var: feature })),
+      );
+    }
     return info.query;
   });
 
-  router.iq("get", NS_DISCO_ITEMS, "query", ({ payload }) => {
-    rejectUnknownNode(payload.attrs.node);
+  router.iq("get", NS_DISCO_ITEMS, "query", (request) => {
+    const node = request.payload.attrs.node as unknown;
+    if (node !== undefined) {
+      const items = knownNode(router, node, "items").items!(request);
+      return xml(
+        "query",
+        { xmlns: NS_DISCO_ITEMS, node },
+        ...items.map((item) => xml("item", { ...item })),
+      );
+    }
     return xml(
       "query",
       { xmlns: NS_DISCO_ITEMS },
@@ -60,7 +77,9 @@ export function installBuiltins(router: Router, software: SoftwareVersion): void
   );
 }
 
-/** No service publishes disco nodes (besides the capabilities node), so any node is unknown. */
-function rejectUnknownNode(node: unknown): void {
-  if (node !== undefined) throw new StanzaError("item-not-found", "no such disco node");
+/** The node a service registered with answers of this kind, or item-not-found. */
+function knownNode(router: Router, node: unknown, kind: "info" | "items"): DiscoNode {
+  const found = typeof node === "string" ? router.discoNode(node) : undefined;
+  if (!found?.[kind]) throw new StanzaError("item-not-found", "no such disco node");
+  return found;
 }

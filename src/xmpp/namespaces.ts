@@ -33,6 +33,8 @@ export const NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event";
 export const NS_NICK = "http://jabber.org/protocol/nick";
 /** XEP-0203 Delayed Delivery. */
 export const NS_DELAY = "urn:xmpp:delay";
+/** XEP-0050 Ad-Hoc Commands. */
+export const NS_COMMANDS = "http://jabber.org/protocol/commands";
 
 /** Concierge's own application-specific error conditions (RFC 6120 §8.3.4). */
 export const NS_CONCIERGE_ERRORS = "urn:concierge:errors:0";

@@ -22,6 +22,12 @@ export interface DiscoItem {
   node?: string;
 }
 
+/** A disco node (XEP-0030) a service answers for, e.g. the ad-hoc commands' list. */
+export interface DiscoNode {
+  info?(request: Inbound): { identities: Identity[]; features: string[] };
+  items?(request: Inbound): DiscoItem[];
+}
+
 /** What the router needs from the connection: a way to send, which may throw when offline. */
 export type Send = (element: Element) => void;
 
@@ -53,6 +59,7 @@ export class Router {
   readonly #features = new Set<string>();
   readonly #identities: Identity[] = [];
   readonly #items: DiscoItem[] = [];
+  readonly #nodes = new Map<string, DiscoNode>();
   readonly #inflight = new Set<Promise<void>>();
   #sortedFeatures: readonly string[] | undefined;
   #discoRevision = 0;
@@ -111,6 +118,17 @@ export class Router {
     this.#items.push(item);
     this.#discoRevision++;
     return this;
+  }
+
+  /** Answers disco#info and disco#items queries that name `node`. */
+  node(node: string, answers: DiscoNode): this {
+    if (this.#nodes.has(node)) throw new Error(`disco node ${node} is already registered`);
+    this.#nodes.set(node, answers);
+    return this;
+  }
+
+  discoNode(node: string): DiscoNode | undefined {
+    return this.#nodes.get(node);
   }
 
   get features(): readonly string[] {

@@ -201,6 +201,64 @@ describe("installBuiltins: disco#items", () => {
     assert.deepEqual(condition(reply), { condition: "item-not-found", type: "cancel" });
   });
 
+  test("a node a service registered answers with its items, which may depend on who asks", () => {
+    const { router, ask } = setup();
+    router.node("commands", {
+      items: (request) =>
+        request.user === "romeo@montague.example" ? [{ jid: COMPONENT, node: "a", name: "A" }] : [],
+    });
+    const reply = ask("get", xml("query", { xmlns: NS_DISCO_ITEMS, node: "commands" }));
+    const query = reply.getChild("query", NS_DISCO_ITEMS);
+    assert.equal(query?.attrs.node, "commands");
+    assert.deepEqual(
+      children(query, "item").map((item) => item.attrs),
+      [{ jid: COMPONENT, node: "a", name: "A" }],
+    );
+    const other = ask("get", xml("query", { xmlns: NS_DISCO_ITEMS, node: "commands" }), {
+      from: "tybalt@capulet.example/street",
+    });
+    assert.deepEqual(children(other.getChild("query", NS_DISCO_ITEMS), "item"), []);
+  });
+
+  test("a node with info only gets item-not-found for items, and the reverse", () => {
+    const { router, ask } = setup();
+    router.node("info-only", { info: () => ({ identities: [], features: ["urn:x"] }) });
+    router.node("items-only", { items: () => [] });
+    const items = ask("get", xml("query", { xmlns: NS_DISCO_ITEMS, node: "info-only" }));
+    assert.equal(condition(items).condition, "item-not-found");
+    const info = ask("get", xml("query", { xmlns: NS_DISCO_INFO, node: "items-only" }));
+    assert.equal(condition(info).condition, "item-not-found");
+  });
+
+  test("a node's disco#info has its own identities and features, with the node echoed", () => {
+    const { router, ask } = setup();
+    router.node("cmd", {
+      info: () => ({
+        identities: [{ category: "automation", type: "command-node", name: "Cmd" }],
+        features: ["http://jabber.org/protocol/commands"],
+      }),
+    });
+    const query = ask("get", xml("query", { xmlns: NS_DISCO_INFO, node: "cmd" })).getChild(
+      "query",
+      NS_DISCO_INFO,
+    );
+    assert.equal(query?.attrs.node, "cmd");
+    assert.deepEqual(
+      children(query, "identity").map((i) => i.attrs),
+      [{ category: "automation", type: "command-node", name: "Cmd" }],
+    );
+    assert.deepEqual(
+      children(query, "feature").map((f) => f.attrs.var as unknown),
+      ["http://jabber.org/protocol/commands"],
+    );
+  });
+
+  test("a node registered twice is a programming error", () => {
+    const { router } = setup();
+    router.node("n", { items: () => [] });
+    assert.throws(() => router.node("n", { items: () => [] }), /already registered/);
+  });
+
   test("a set gets service-unavailable", () => {
     const { ask } = setup();
     assert.equal(

@@ -82,6 +82,7 @@ describe("parseConfig: defaults", () => {
       neerc: undefined,
       olpc: undefined,
       roompool: undefined,
+      commands: undefined,
       ha: undefined,
       http: undefined,
       webchat: undefined,

@@ -101,7 +101,7 @@ describe("readPresence", () => {
     }
   });
 
-  it("ignores other children such as status and priority", () => {
+  it("keeps the status text and ignores other children such as priority", () => {
     const event = readPresence(
       presence(
         {},
@@ -111,7 +111,20 @@ describe("readPresence", () => {
         xml("c", { xmlns: "http://jabber.org/protocol/caps" }),
       ),
     );
-    assert.deepEqual(event, { kind: "available", report: { show: "dnd", idle: false } });
+    assert.deepEqual(event, {
+      kind: "available",
+      report: { show: "dnd", idle: false, status: "at lunch" },
+    });
+  });
+
+  it("keeps the start of a long status text, and no status when it is blank", () => {
+    const long = readPresence(presence({}, xml("status", {}, ` ${"x".repeat(600)} `)));
+    assert.deepEqual(long, {
+      kind: "available",
+      report: { show: "online", idle: false, status: "x".repeat(500) },
+    });
+    const blank = readPresence(presence({}, xml("status", {}, "  ")));
+    assert.deepEqual(blank, { kind: "available", report: { show: "online", idle: false } });
   });
 
   it("reads unavailable, error and probe", () => {
