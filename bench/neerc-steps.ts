@@ -1,7 +1,7 @@
 /** The NEERC benchmark's parts: constants, room and task set-up, one fan-out trial, the report. */
 import type { Account } from "../src/dev/prosody.js";
 import { TestClient, xml } from "../test/harness/client.js";
-import { createRoom, setAffiliation } from "../test/harness/muc.js";
+import { createRoom, letComponentReadLists } from "../test/harness/muc.js";
 import type { Stack } from "../test/harness/stack.js";
 import { requestOnce } from "./iq-load.js";
 import type { RawClient } from "./raw-client.js";
@@ -59,7 +59,7 @@ export async function setUpRoom(
 ): Promise<void> {
   const roomJid = `${room}@${stack.prosody.mucDomain}`;
   await createRoom(owner, roomJid);
-  await setAffiliation(owner, roomJid, stack.componentJid, "owner");
+  await letComponentReadLists(owner, roomJid, stack);
   // Prosody applies one item per request: all of them in flight at once (setAffiliation waits for
   // each reply in turn, and its 5 s bound is too short for hundreds queued behind each other).
   const replies = await Promise.all(

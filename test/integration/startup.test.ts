@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { createScratchDatabase, type ScratchDatabase } from "../../src/dev/database.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, letComponentReadLists } from "../harness/muc.js";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon, type DaemonOptions, type LogLine } from "../harness/daemon.js";
 import { account, poolConfig } from "../harness/pool.js";
@@ -219,7 +219,7 @@ describe("log lines an operator can act on", () => {
     const owner = await TestClient.connect(stack, account("owner"));
     const room = `neerc@${stack.prosody.mucDomain}`;
     await createRoom(owner, room);
-    await setAffiliation(owner, room, stack.componentJid, "owner");
+    await letComponentReadLists(owner, room, stack);
     const daemon = await Daemon.start(stack, {
       name: "neerc-reconnect",
       extra: { neerc: { muc_service: stack.prosody.mucDomain, refresh_interval_ms: 1_000 } },
