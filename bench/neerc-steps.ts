@@ -18,6 +18,7 @@ import {
   type TrialRun,
 } from "./tally.js";
 import { attr, startTag } from "./xml-scan.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 export const BENCH = "neerc";
 export const NS = "http://neerc.ifmo.ru/protocol/neerc";
@@ -38,6 +39,8 @@ export const TASK_TYPES = ["todo", "confirm", "okfail", "question", "todofail"] 
 export const ADMIN: Account = { username: "admin", password: "pw-admin" };
 
 export interface Settings {
+  /** --server: the private XMPP server. */
+  server: ServerKind;
   tasks: number;
   assignees: number;
   clients: number;
