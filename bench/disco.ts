@@ -21,8 +21,16 @@ import { FloorProcess } from "./floor.js";
 import { runIqLoad, requestOnce } from "./iq-load.js";
 import { findPid } from "./proc-cpu.js";
 import type { RawClient } from "./raw-client.js";
-import { cpuProfFlag, loadFlags, loadSettings, runBench, secondsFlag } from "./run.js";
-import { RawClients, startDaemon, startProsody } from "./setup.js";
+import {
+  cpuProfFlag,
+  loadFlags,
+  loadSettings,
+  runBench,
+  secondsFlag,
+  serverFlag,
+  serverOption,
+} from "./run.js";
+import { RawClients, startDaemon, startBenchServer } from "./setup.js";
 import { emit, median, percentile, progress, round, sum } from "./stats.js";
 import {
   count,
@@ -34,6 +42,7 @@ import {
 } from "./tally.js";
 import type { Teardown } from "./teardown.js";
 import { attr, innerXml, startTag } from "./xml-scan.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 const BENCH = "disco";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
@@ -43,6 +52,7 @@ const GOAL = 0.9;
 
 const USAGE = `Usage: npm run bench -- [options]
 
+  --server NAME     the private XMPP server: prosody (default) or ejabberd
   --clients N          c2s clients generating load (default 4)
   --window N           requests each client keeps in flight (default 16)
   --seconds S          length of each measured round, per target (default 3)
@@ -53,6 +63,8 @@ const USAGE = `Usage: npm run bench -- [options]
   -h, --help`;
 
 interface Settings {
+  /** --server: the private XMPP server. */
+  server: ServerKind;
   clients: number;
   window: number;
   seconds: number;
@@ -75,6 +87,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...serverOption,
       ...loadFlags({ clients: "4", window: "16", seconds: "3", rounds: "3", warmup: "2" }),
       "latency-seconds": { type: "string", default: "1" },
       "cpu-prof": { type: "string" },
@@ -84,6 +97,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   if (values.help) return undefined;
   return {
     ...loadSettings(values),
+    server: serverFlag(values.server),
     latencySeconds: secondsFlag("latency-seconds", values["latency-seconds"], 0),
     cpuProf: cpuProfFlag(values["cpu-prof"]),
   };
@@ -95,7 +109,12 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
     `disco bench: ${settings.clients} clients × ${settings.window} in flight, ` +
       `${settings.rounds} rounds of ${settings.seconds} s per target, warm-up ${settings.warmup} s`,
   );
-  const stack = await startProsody(teardown, testAccounts(settings.clients));
+  const stack = await startBenchServer(
+    teardown,
+    testAccounts(settings.clients),
+    undefined,
+    settings.server,
+  );
   // "info", not "warn": the harness waits for the "component online" line; nothing is logged per
   // stanza at info.
   const daemon = await startDaemon(

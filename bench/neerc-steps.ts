@@ -1,7 +1,7 @@
 /** The NEERC benchmark's parts: constants, room and task set-up, one fan-out trial, the report. */
 import type { Account } from "../src/dev/prosody.js";
 import { TestClient, xml } from "../test/harness/client.js";
-import { createRoom, setAffiliation } from "../test/harness/muc.js";
+import { createRoom, letComponentReadLists } from "../test/harness/muc.js";
 import type { Stack } from "../test/harness/stack.js";
 import { requestOnce } from "./iq-load.js";
 import type { RawClient } from "./raw-client.js";
@@ -18,6 +18,7 @@ import {
   type TrialRun,
 } from "./tally.js";
 import { attr, startTag } from "./xml-scan.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 export const BENCH = "neerc";
 export const NS = "http://neerc.ifmo.ru/protocol/neerc";
@@ -38,6 +39,8 @@ export const TASK_TYPES = ["todo", "confirm", "okfail", "question", "todofail"] 
 export const ADMIN: Account = { username: "admin", password: "pw-admin" };
 
 export interface Settings {
+  /** --server: the private XMPP server. */
+  server: ServerKind;
   tasks: number;
   assignees: number;
   clients: number;
@@ -59,7 +62,7 @@ export async function setUpRoom(
 ): Promise<void> {
   const roomJid = `${room}@${stack.prosody.mucDomain}`;
   await createRoom(owner, roomJid);
-  await setAffiliation(owner, roomJid, stack.componentJid, "owner");
+  await letComponentReadLists(owner, roomJid, stack);
   // Prosody applies one item per request: all of them in flight at once (setAffiliation waits for
   // each reply in turn, and its 5 s bound is too short for hundreds queued behind each other).
   const replies = await Promise.all(

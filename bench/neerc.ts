@@ -52,8 +52,16 @@ import {
 } from "./neerc-steps.js";
 import { findPid } from "./proc-cpu.js";
 import type { RawClient } from "./raw-client.js";
-import { integerFlag, loadFlags, loadSettings, readSizeFlag, runBench } from "./run.js";
-import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import {
+  integerFlag,
+  loadFlags,
+  loadSettings,
+  readSizeFlag,
+  runBench,
+  serverFlag,
+  serverOption,
+} from "./run.js";
+import { inParallel, RawClients, startDaemon, startBenchServer } from "./setup.js";
 import { progress, stopwatch } from "./stats.js";
 import {
   fanoutTally,
@@ -68,6 +76,7 @@ import { innerXml } from "./xml-scan.js";
 
 const USAGE = `Usage: npm run bench:neerc -- [options]
 
+  --server NAME     the private XMPP server: prosody (default) or ejabberd
   --tasks N        tasks in room neerc (default 100)
   --assignees N    members of room neerc, each assigned to every task (default 50)
   --clients N      members generating #tasks load (default 4)
@@ -85,6 +94,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...serverOption,
       tasks: { type: "string", default: "100" },
       assignees: { type: "string", default: "50" },
       ...loadFlags({ clients: "4", window: "2", seconds: "4", rounds: "5", warmup: "1" }),
@@ -99,6 +109,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     tasks: integerFlag("tasks", values.tasks),
     assignees: integerFlag("assignees", values.assignees),
     ...loadSettings(values),
+    server: serverFlag(values.server),
     users: integerFlag("users", values.users),
     trials: integerFlag("trials", values.trials),
     readSize: readSizeFlag(values["read-size"]),
@@ -117,7 +128,12 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
       `${settings.trials} trials per target`,
   );
   const members = testAccounts(Math.max(settings.assignees, settings.users));
-  const stack = await startProsody(teardown, [ADMIN, ...members], settings.readSize);
+  const stack = await startBenchServer(
+    teardown,
+    [ADMIN, ...members],
+    settings.readSize,
+    settings.server,
+  );
   const domain = stack.prosody.domain;
   const bare = (account: Account) => `${account.username}@${domain}`;
 

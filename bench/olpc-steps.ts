@@ -14,6 +14,7 @@ import {
   type LoadTally,
 } from "./tally.js";
 import { attr, startTag } from "./xml-scan.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 export const BENCH = "olpc";
 export const NS_ACTIVITY = "http://laptop.org/xmpp/activity";
@@ -33,6 +34,8 @@ export const FANOUT_NODE = "fan";
 export type WatchKind = "draft" | "view" | "type";
 
 export interface Settings {
+  /** --server: the private XMPP server. */
+  server: ServerKind;
   buddies: number;
   activities: number;
   clients: number;

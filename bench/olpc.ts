@@ -69,8 +69,10 @@ import {
   readSizeFlag,
   runBench,
   secondsFlag,
+  serverFlag,
+  serverOption,
 } from "./run.js";
-import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import { inParallel, RawClients, startDaemon, startBenchServer } from "./setup.js";
 import { progress, stopwatch } from "./stats.js";
 import {
   fanoutTally,
@@ -87,6 +89,7 @@ import { attr, innerXml, startTag } from "./xml-scan.js";
 
 const USAGE = `Usage: npm run bench:olpc -- [options]
 
+  --server NAME     the private XMPP server: prosody (default) or ejabberd
   --buddies N      buddies in the index (default 10000)
   --activities N   activities in the index, 1–3 participants each (default 5000)
   --clients N      c2s clients generating query load (default 4)
@@ -109,6 +112,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...serverOption,
       buddies: { type: "string", default: "10000" },
       activities: { type: "string", default: "5000" },
       ...loadFlags({ clients: "4", window: "8", seconds: "3", rounds: "7", warmup: "2" }),
@@ -129,6 +133,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     buddies: integerFlag("buddies", values.buddies, 3),
     activities: integerFlag("activities", values.activities, ACTIVITY_TYPES.length),
     ...loadSettings(values),
+    server: serverFlag(values.server),
     watchers: integerFlag("watchers", values.watchers),
     trials: integerFlag("trials", values.trials),
     switching: secondsFlag("switching", values.switching, 0),
@@ -170,10 +175,11 @@ async function bench(settings: Settings, teardown: Teardown): Promise<number> {
   const loaderAccounts = testAccounts(settings.clients, "loader");
   const watcherAccounts = testAccounts(settings.watchers, "watcher");
 
-  const stack = await startProsody(
+  const stack = await startBenchServer(
     teardown,
     [...loaderAccounts, ...watcherAccounts, triggerAccount],
     settings.readSize,
+    settings.server,
   );
   if (stack.prosody.domain !== domain) throw new Error(`unexpected domain ${stack.prosody.domain}`);
   await loadDataSet(stack.db.url, data);

@@ -50,12 +50,20 @@ import {
   type PresenceTally,
   type TrialShow,
 } from "./presence-fanout.js";
-import { cpuProfFlag, integerFlag, readSizeFlag, runBench } from "./run.js";
-import { inParallel, RawClients, startDaemon, startProsody } from "./setup.js";
+import {
+  cpuProfFlag,
+  integerFlag,
+  readSizeFlag,
+  runBench,
+  serverFlag,
+  serverOption,
+} from "./run.js";
+import { inParallel, RawClients, startDaemon, startBenchServer } from "./setup.js";
 import { emit, percentile, progress, round, stopwatch } from "./stats.js";
 import { reportFanouts } from "./tally.js";
 import type { Teardown } from "./teardown.js";
 import { innerXml } from "./xml-scan.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 const BENCH = "presence";
 /** The NEERC room of the fan-out, served at presence@component. */
@@ -64,6 +72,7 @@ const NS_USERS = "http://neerc.ifmo.ru/protocol/neerc#users";
 
 const USAGE = `Usage: npm run bench:presence -- [options]
 
+  --server NAME     the private XMPP server: prosody (default) or ejabberd
   --users N         users of the in-process stream (default 5000)
   --devices N       devices per user (default 3)
   --reports N       reports in the stream (default 200000)
@@ -79,6 +88,8 @@ const USAGE = `Usage: npm run bench:presence -- [options]
   -h, --help`;
 
 interface Settings extends CoreSettings {
+  /** --server: the private XMPP server. */
+  server: ServerKind;
   coreRounds: number;
   observers: number;
   trials: number;
@@ -92,6 +103,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...serverOption,
       users: { type: "string", default: "5000" },
       devices: { type: "string", default: "3" },
       reports: { type: "string", default: "200000" },
@@ -109,6 +121,7 @@ function parseSettings(argv: string[]): Settings | undefined {
   if (values.help) return undefined;
   const integer = integerFlag;
   const settings: Settings = {
+    server: serverFlag(values.server),
     users: integer("users", values.users, 1, 1_000_000),
     devices: integer("devices", values.devices, 1, 100),
     reports: integer("reports", values.reports, 1, 100_000_000),
@@ -136,7 +149,12 @@ async function measureFanout(settings: Settings, teardown: Teardown): Promise<nu
       `changes per target`,
   );
   const observerAccounts = testAccounts(settings.observers);
-  const stack = await startProsody(teardown, [ADMIN, ...observerAccounts], settings.readSize);
+  const stack = await startBenchServer(
+    teardown,
+    [ADMIN, ...observerAccounts],
+    settings.readSize,
+    settings.server,
+  );
   const domain = stack.prosody.domain;
   const bare = (account: Account) => `${account.username}@${domain}`;
   const component = stack.componentJid;

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { progress } from "./stats.js";
 import { Teardown } from "./teardown.js";
+import type { ServerKind } from "../src/dev/server.js";
 
 /**
  * The entry point every benchmark shares: parse flags (exit 2 with the usage on a bad one), run,
@@ -100,4 +101,14 @@ export function readSizeFlag(text: string): number {
 /** --cpu-prof DIR, made absolute. */
 export function cpuProfFlag(text: string | undefined): string | undefined {
   return text === undefined ? undefined : resolve(text);
+}
+
+/** --server: the private XMPP server the benchmark runs on (prosody, the default, or ejabberd). */
+export const serverOption = { server: { type: "string", default: "prosody" } } as const;
+
+export function serverFlag(text: string): ServerKind {
+  if (text !== "prosody" && text !== "ejabberd") {
+    throw new Error(`--server must be prosody or ejabberd, not ${text}`);
+  }
+  return text;
 }

@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Account } from "../src/dev/prosody.js";
+import type { ServerKind } from "../src/dev/server.js";
 import { Daemon, type DaemonOptions } from "../test/harness/daemon.js";
 import { startStack, type Stack } from "../test/harness/stack.js";
 import { RawClient } from "./raw-client.js";
@@ -29,18 +30,20 @@ export async function setReadSize(stack: Stack, bytes: number): Promise<void> {
 }
 
 /**
- * Prosody and a scratch database with `accounts`, stopped on teardown. With `readSize` (0 for
- * Prosody's own default), Prosody's network_default_read_size is set first (see setReadSize).
+ * The private XMPP server (Prosody unless `server` says ejabberd) and a scratch database with
+ * `accounts`, stopped on teardown. With `readSize` (0 for Prosody's own default), Prosody's
+ * network_default_read_size is set first (see setReadSize); ejabberd has no such setting.
  */
-export async function startProsody(
+export async function startBenchServer(
   teardown: Teardown,
   accounts: Account[],
   readSize?: number,
+  server: ServerKind = "prosody",
 ): Promise<Stack> {
-  const stack = await startStack({ accounts });
-  teardown.add("Prosody and the scratch database", () => stack.stop());
-  if (readSize === undefined) {
-    progress(`Prosody on c2s port ${stack.prosody.c2sPort}, database ${stack.db.name}`);
+  const stack = await startStack({ accounts, server });
+  teardown.add(`${server} and the scratch database`, () => stack.stop());
+  if (readSize === undefined || server !== "prosody") {
+    progress(`${server} on c2s port ${stack.prosody.c2sPort}, database ${stack.db.name}`);
     return stack;
   }
   if (readSize > 0) await setReadSize(stack, readSize);

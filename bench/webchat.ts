@@ -24,7 +24,7 @@ import pg from "pg";
 import { SseParser, API_KEY, webchatConfig } from "../test/harness/webchat.js";
 import type { RawClient } from "./raw-client.js";
 import { integerFlag, runBench } from "./run.js";
-import { RawClients, inParallel, startDaemon, startProsody } from "./setup.js";
+import { RawClients, inParallel, startDaemon, startBenchServer } from "./setup.js";
 import { emit, percentile, progress, round } from "./stats.js";
 import type { Teardown } from "./teardown.js";
 import { escapeXml } from "./xml-scan.js";
@@ -135,7 +135,7 @@ async function joinRoom(client: RawClient, room: string, nick: string, password?
 }
 
 async function bench(settings: Settings, teardown: Teardown): Promise<number> {
-  const stack = await startProsody(teardown, ["bot", "staff", "floora", "floorb"].map(account));
+  const stack = await startBenchServer(teardown, ["bot", "staff", "floora", "floorb"].map(account));
   const db = new pg.Pool({ connectionString: stack.db.url });
   teardown.add("database pool", () => db.end());
   const clients = new RawClients(stack, teardown);

@@ -15,11 +15,12 @@ Commands:
   start          connect to the XMPP server and serve until SIGTERM/SIGINT
   migrate        apply pending database migrations, then exit
   check-config   validate the configuration and print it (secrets masked), then exit
-  demo           run a private Prosody, a demo database and the daemon together
+  demo           run a private Prosody (or ejabberd), a demo database and the daemon together
 
 Options:
   -c, --config FILE   configuration file (YAML); default: $CONCIERGE_CONFIG
       --no-migrate    (start) do not apply migrations at start
+      --server NAME   (demo) prosody (default) or ejabberd
   -h, --help          show this help
   -v, --version       show the version
 
@@ -34,6 +35,7 @@ export async function main(argv: string[], signals: Signals): Promise<number> {
     options: {
       config: { type: "string", short: "c" },
       "no-migrate": { type: "boolean", default: false },
+      server: { type: "string", default: "prosody" },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", short: "v", default: false },
     },
@@ -46,8 +48,12 @@ export async function main(argv: string[], signals: Signals): Promise<number> {
   if (rest.length) return fail(`unexpected argument: ${rest.join(" ")}`);
 
   if (command === "demo") {
+    const server = values.server;
+    if (server !== "prosody" && server !== "ejabberd") {
+      return fail(`--server must be prosody or ejabberd, not ${server}`);
+    }
     const { runDemo } = await import("./dev/demo.js");
-    return runDemo(signals);
+    return runDemo(signals, server);
   }
   if (!["start", "migrate", "check-config"].includes(command)) {
     return fail(`unknown command: ${command}\n\n${USAGE}`);

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../config.js";
+import { componentAffiliation } from "../neerc/failures.js";
 import { createLogger, flushLogger } from "../log.js";
 import { projectRoot } from "../paths.js";
 import { runUntilSignal } from "../run.js";
@@ -12,24 +13,32 @@ import { startChatPage } from "./chat-page.js";
 import { ensureDatabase } from "./database.js";
 import { takePidLock } from "./pid-lock.js";
 import { portIsFree, freePort } from "./ports.js";
-import { PrivateProsody, prosodyInstalled } from "./prosody.js";
+import { ejabberdInstalled } from "./ejabberd.js";
+import { prepareNeercRoom } from "./neerc-room.js";
+import { prosodyInstalled } from "./prosody.js";
+import { startServer, type ServerKind } from "./server.js";
 
 const DEMO_ACCOUNTS = ["alice", "bob", "staff", "client"].map((username) => ({
   username,
   password: "demo",
 }));
 
+/** The NEERC room the demo makes: staff has power on the board, alice and bob are members. */
+const DEMO_NEERC = { room: "neerc", owner: "staff", members: ["alice", "bob"] } as const;
+
 /**
- * `concierge demo`: a private Prosody (installed first if missing and we may), a `concierge_demo`
- * database, and the daemon, all on 127.0.0.1. Ctrl-C stops all three. The state lives in
- * `.concierge-demo/` (CONCIERGE_DEMO_DIR) and the database `concierge_demo`
- * (CONCIERGE_DEMO_DATABASE); a second demo on the same folder is refused.
+ * `concierge demo [--server prosody|ejabberd]`: a private Prosody or ejabberd (installed first if
+ * missing and we may), a `concierge_demo` database, and the daemon, all on 127.0.0.1, with the
+ * NEERC room ready. Ctrl-C stops all three. The state lives in `.concierge-demo/<server>/`
+ * (CONCIERGE_DEMO_DIR) and the database `concierge_demo` (CONCIERGE_DEMO_DATABASE); a second
+ * demo on the same folder is refused.
  */
 export async function runDemo(
   signals: Signals,
+  kind: ServerKind = "prosody",
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  if (!ensureProsody()) return 1;
+  if (!ensureServer(kind)) return 1;
   const dir = env.CONCIERGE_DEMO_DIR ?? join(projectRoot, ".concierge-demo");
   const database = env.CONCIERGE_DEMO_DATABASE ?? "concierge_demo";
   await mkdir(dir, { recursive: true });
@@ -42,44 +51,61 @@ export async function runDemo(
     return 1;
   }
   try {
-    return await demo(dir, database, signals);
+    return await demo(kind, dir, database, signals);
   } finally {
     await release();
   }
 }
 
-async function demo(dir: string, database: string, signals: Signals): Promise<number> {
+async function demo(
+  kind: ServerKind,
+  dir: string,
+  database: string,
+  signals: Signals,
+): Promise<number> {
   const databaseUrl = await ensureDatabase(database);
   const secret = randomBytes(16).toString("hex");
   const bot = { username: "concierge-bot", password: randomBytes(16).toString("hex") };
   const jid = "concierge.localhost";
-  const prosody = await PrivateProsody.start({
-    dir: join(dir, "prosody"),
+  const server = await startServer(kind, {
+    dir: join(dir, kind),
     c2sPort: (await portIsFree(5222)) ? 5222 : await freePort(),
     componentPort: (await portIsFree(5347)) ? 5347 : await freePort(),
     components: [{ jid, secret }],
     accounts: [...DEMO_ACCOUNTS, bot],
   });
+  let neercRoom: string;
+  try {
+    neercRoom = await prepareNeercRoom(server, {
+      room: DEMO_NEERC.room,
+      owner: DEMO_ACCOUNTS.find((a) => a.username === DEMO_NEERC.owner)!,
+      members: [...DEMO_NEERC.members],
+      componentJid: jid,
+    });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
 
   const chatPort = (await portIsFree(8080)) ? 8080 : await freePort();
   const pagePort = (await portIsFree(8081)) ? 8081 : await freePort();
   const apiKey = randomBytes(24).toString("base64url");
   const pageOrigin = `http://127.0.0.1:${pagePort}`;
   const document = {
-    component: { jid, host: "127.0.0.1", port: prosody.componentPort, secret },
+    component: { jid, host: "127.0.0.1", port: server.componentPort, secret },
     database: { url: databaseUrl },
     log: { level: "info" },
-    neerc: { muc_service: prosody.mucDomain },
+    neerc: { muc_service: server.mucDomain },
     olpc: {},
     roompool: {
-      service: prosody.service,
-      jid: `${bot.username}@${prosody.domain}`,
+      service: server.service,
+      jid: `${bot.username}@${server.domain}`,
       password: bot.password,
-      muc_service: prosody.mucDomain,
+      muc_service: server.mucDomain,
       min_available: 3,
       max_rooms: 10,
     },
-    commands: { admins: [`alice@${prosody.domain}`] },
+    commands: { admins: [`alice@${server.domain}`] },
     http: { host: "127.0.0.1", port: chatPort, allowed_origins: [pageOrigin] },
     webchat: { api_keys: [apiKey] },
   };
@@ -98,18 +124,22 @@ async function demo(dir: string, database: string, signals: Signals): Promise<nu
 
   process.stderr.write(`
 Concierge demo
-  XMPP server   127.0.0.1:${prosody.c2sPort} (domain localhost, MUC ${prosody.mucDomain})
-  Component     ${jid} on port ${prosody.componentPort}
+  XMPP server   ${kind} on 127.0.0.1:${server.c2sPort} (domain localhost, MUC ${server.mucDomain})
+  Component     ${jid} on port ${server.componentPort}
   Accounts      ${DEMO_ACCOUNTS.map((a) => `${a.username}@localhost`).join(", ")} (password "demo")
   Database      ${database}
   Config        ${configPath}
-Point any XMPP client at 127.0.0.1:${prosody.c2sPort} and query ${jid} (disco, ping, version).
+Point any XMPP client at 127.0.0.1:${server.c2sPort} and query ${jid} (disco, ping, version).
 Room pool: 3 rooms ready in table roompool_rooms; claim one with
   psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
 Admin commands: as alice@localhost, execute commands on ${jid} (pool status, resize, drain,
 NEERC tasks, who is online; Gajim: Discover Services → ${jid} → Execute Command).
-NEERC task board: as staff, create the room neerc@${prosody.mucDomain}, make ${jid} its owner
-and the others members; then the NEERC clients can use ${jid}.
+NEERC task board: the room ${neercRoom} is ready (staff has power, alice and bob are
+members; ${jid} is its ${componentAffiliation(kind)}, which lets it read the lists on ${kind}).
+Point a NEERC client at ${jid}, or as alice send
+  <iq type="get" to="${jid}"><query xmlns="http://neerc.ifmo.ru/protocol/neerc#users"/></iq>
+  <iq type="get" to="${jid}"><query xmlns="http://neerc.ifmo.ru/protocol/neerc#tasks"/></iq>
+Tasks are created by staff (<task xmlns="http://neerc.ifmo.ru/protocol/neerc#task" …/>).
 Web chat: open ${chatPage.url} and chat as a visitor with the staff account: first, as
 staff@localhost (password "demo"), claim a room and join it with the password it gives:
   psql ${databaseUrl} -c "SELECT * FROM roompool_claim_staff('staff', 'Staff')"
@@ -124,31 +154,35 @@ Ctrl-C stops the demo.
   try {
     return await runUntilSignal(config, log, { migrate: true, signals }, async () => {
       await chatPage.close();
-      await prosody.stop();
+      await server.stop();
     });
   } finally {
     await flushLogger(log);
   }
 }
 
-function ensureProsody(): boolean {
-  if (prosodyInstalled()) return true;
-  const command = "apt-get install -y prosody";
+const INSTALLED: Record<ServerKind, () => boolean> = {
+  prosody: prosodyInstalled,
+  ejabberd: ejabberdInstalled,
+};
+
+function ensureServer(kind: ServerKind): boolean {
+  const installed = INSTALLED[kind];
+  if (installed()) return true;
+  const command = `apt-get install -y ${kind}`;
   const mayInstall =
     process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
   if (!mayInstall) {
-    process.stderr.write(`The demo needs Prosody. Install it with:\n  sudo ${command}\n`);
+    process.stderr.write(`The demo needs ${kind}. Install it with:\n  sudo ${command}\n`);
     return false;
   }
-  process.stderr.write(`Prosody is missing; installing it: ${command}\n`);
+  process.stderr.write(`${kind} is missing; installing it: ${command}\n`);
   const result = spawnSync(
     "sh",
     ["-c", `apt-get update && DEBIAN_FRONTEND=noninteractive ${command}`],
-    {
-      stdio: "inherit",
-    },
+    { stdio: "inherit" },
   );
-  if (result.status === 0 && prosodyInstalled()) return true;
-  process.stderr.write(`Installing Prosody failed. Try:\n  apt-get update && ${command}\n`);
+  if (result.status === 0 && installed()) return true;
+  process.stderr.write(`Installing ${kind} failed. Try:\n  apt-get update && ${command}\n`);
   return false;
 }

@@ -345,6 +345,8 @@ export class PrivateEjabberd implements PrivateServer {
         // The "pep" plugin carries PEP; mod_caps lets it notify contacts with +notify features.
         mod_pubsub: { access_createnode: "pubsub_createnode", plugins: ["flat", "pep"] },
         mod_roster: {},
+        // As the packaged ejabberd.yml has it: Concierge tells the server by its software version.
+        mod_version: {},
         // `ejabberdctl` room commands (e.g. set_room_affiliation) for tests and operators.
         mod_muc_admin: {},
       },

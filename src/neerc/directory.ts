@@ -159,22 +159,35 @@ export class RoomDirectory {
   }
 
   /**
-   * Which server runs the MUC service: ejabberd's answers a software version query, Prosody's
-   * does not but names itself in its disco identity ("Prosody Chatrooms").
+   * Which server runs the MUC service, asked of the service and of its server's domain (the
+   * service's parent, e.g. example.org for conference.example.org): ejabberd names itself in the
+   * domain's software version (mod_version) and disco identity, Prosody in the version (if
+   * mod_version is on) and in the service's disco identity ("Prosody Chatrooms").
    */
   #serverSoftware(): Promise<ServerSoftware> {
     const { request, componentJid, mucService } = this.options;
-    const ask = (xmlns: string) =>
-      request(
-        xml("iq", { type: "get", to: mucService, from: componentJid }, xml("query", { xmlns })),
-      )
+    const serverDomain = mucService.slice(mucService.indexOf(".") + 1);
+    const ask = (to: string, xmlns: string) =>
+      request(xml("iq", { type: "get", to, from: componentJid }, xml("query", { xmlns })))
         .then((reply) => reply.getChild("query", xmlns))
         .catch(() => undefined);
-    return (this.#software ??= (async () => {
-      const version = serverSoftware((await ask(NS_VERSION))?.getChildText("name") ?? undefined);
-      if (version) return version;
-      const identities = (await ask(NS_DISCO_INFO))?.getChildren("identity") ?? [];
+    const version = async (to: string) =>
+      serverSoftware((await ask(to, NS_VERSION))?.getChildText("name") ?? undefined);
+    const identity = async (to: string) => {
+      const identities = (await ask(to, NS_DISCO_INFO))?.getChildren("identity") ?? [];
       return serverSoftware(identities.map((i) => String(i.attrs.name ?? "")).join(" "));
+    };
+    return (this.#software ??= (async () => {
+      for (const guess of [
+        () => version(mucService),
+        () => version(serverDomain),
+        () => identity(mucService),
+        () => identity(serverDomain),
+      ]) {
+        const software = await guess();
+        if (software) return software;
+      }
+      return undefined;
     })());
   }
 

@@ -28,7 +28,7 @@ import type { Account } from "../../src/dev/prosody.js";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon, type LogLine } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, setAffiliation, letComponentReadLists } from "../harness/muc.js";
 import { startStack, type Stack } from "../harness/stack.js";
 import { NS, StanzaGenerator, type FuzzStanza, type FuzzWorld } from "./generator.js";
 import { Prng, deriveSeed } from "../../src/dev/random.js";
@@ -179,7 +179,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const [owner, admin, member] = clients as [TestClient, TestClient, TestClient];
     for (const room of ["neerc", "contest"]) {
       await createRoom(owner, muc(room));
-      await setAffiliation(owner, muc(room), stack.componentJid, "owner");
+      await letComponentReadLists(owner, muc(room), stack);
       await setAffiliation(owner, muc(room), jidOf(1), "admin");
       await setAffiliation(owner, muc(room), jidOf(2), "member");
     }

@@ -28,7 +28,7 @@ export class TestClient {
 
   /** Logs in through the stack's server, or through `server` itself. */
   static async connect(
-    target: Stack | PrivateServer,
+    target: Stack | Pick<PrivateServer, "service" | "domain">,
     account: Account,
     resource = "test",
   ): Promise<TestClient> {

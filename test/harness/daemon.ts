@@ -53,16 +53,27 @@ export class Daemon {
   readonly stderr: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters = new Set<() => void>();
+  /** Exited, and its output read to the end. */
+  #ended = false;
 
   constructor(readonly child: ChildProcess) {
     // A test process that dies takes its daemons with it.
     const kill = () => child.kill("SIGKILL");
     process.once("exit", kill);
+    // "exit" may come before the last lines on stdout are read; "close" comes after them, unless
+    // a process the daemon left behind still holds the pipe (then "exit" plus a moment).
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
         process.off("exit", kill);
-        this.#notify();
-        resolve({ code, signal });
+        let timer: NodeJS.Timeout | undefined;
+        const drained = new Promise<void>((done) => (timer = setTimeout(done, 2_000)));
+        void Promise.race([closed, drained]).then(() => {
+          clearTimeout(timer);
+          this.#ended = true;
+          this.#notify();
+          resolve({ code, signal });
+        });
       }),
     );
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -112,7 +123,7 @@ export class Daemon {
     for (;;) {
       const found = this.logs.find(predicate);
       if (found) return found;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      if (this.#ended) {
         throw new Error(`daemon exited before the expected log line:\n${this.transcript()}`);
       }
       const left = deadline - Date.now();

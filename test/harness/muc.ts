@@ -1,5 +1,7 @@
 import type { Element } from "@xmpp/xml";
+import { componentAffiliation } from "../../src/neerc/failures.js";
 import { xml, type TestClient } from "./client.js";
+import type { Stack } from "./stack.js";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
 const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
@@ -52,4 +54,17 @@ export async function setAffiliation(
     ),
   );
   assertResult(reply, `making ${jid} ${affiliation} of ${roomJid}`);
+}
+
+/**
+ * Gives the component the affiliation that lets it read a NEERC room's lists on the stack's
+ * server, as the README tells operators to (owner on Prosody, admin on ejabberd).
+ */
+export function letComponentReadLists(owner: TestClient, roomJid: string, stack: Stack) {
+  return setAffiliation(
+    owner,
+    roomJid,
+    stack.componentJid,
+    componentAffiliation(stack.prosody.kind),
+  );
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
+import { PrivateEjabberd } from "../../src/dev/ejabberd.js";
 import { freePort } from "../../src/dev/ports.js";
 import { TestClient, xml } from "../harness/client.js";
 import { Daemon } from "../harness/daemon.js";
@@ -256,11 +257,17 @@ describe("active/standby", () => {
     const resumed = await SseClient.open(`${third.base}/nereid-chat/stream/${token}`, {
       "last-event-id": String(stream.lastId),
     });
-    await resumed.waitFor(
-      (e) => texts([e]).includes("said while the leader is paused"),
-      "the message said while the leader was paused",
-      30_000,
-    );
+    // Prosody hands the component's traffic to the new connection (kick_old). ejabberd 23.01
+    // keeps the paused leader's connection beside the new one and sends each stanza to either at
+    // random (balancing_route): what it sent to the paused one is dropped when that one wakes
+    // (fencing), so on ejabberd this message may be lost, as the README's HA section says.
+    if (stack.prosody.kind === "prosody") {
+      await resumed.waitFor(
+        (e) => texts([e]).includes("said while the leader is paused"),
+        "the message said while the leader was paused",
+        30_000,
+      );
+    }
     const accepted = await eventually(
       () => post(third, token, "five"),
       (reply) => reply.status === 202,
@@ -337,9 +344,19 @@ describe("active/standby", () => {
     );
     assert.deepEqual([...new Set(epochs)], [1, 2, 3]);
 
+    const log = await stack.prosody.log();
+    if (stack.prosody instanceof PrivateEjabberd) {
+      // ejabberd keeps every connection (no replacement): three authenticated, and once the
+      // paused leader woke and let go, only the new leader's is left.
+      assert.equal(ejabberdComponentLogins(log, stack.componentJid), 3);
+      const routes = await stack.prosody.evaluate("length(mnesia:dirty_read(route, Domain)).", {
+        Domain: stack.componentJid,
+      });
+      assert.equal(routes, "1");
+      return;
+    }
     // The server's side: the component was never connected twice; the paused leader's
     // connection was replaced by the new one, and it did not come back.
-    const log = await stack.prosody.log();
     assert.deepEqual(componentConnections(log, stack.componentJid), {
       authenticated: 3,
       mostAtOnce: 1,
@@ -368,4 +385,13 @@ function componentConnections(log: string, jid: string) {
     }
   }
   return { authenticated, mostAtOnce, replaced };
+}
+
+/** How many component connections ejabberd's log shows authenticated for `jid`. */
+function ejabberdComponentLogins(log: string, jid: string): number {
+  return log
+    .split("\n")
+    .filter((line) =>
+      line.includes(`Accepted external component handshake authentication for ${jid} `),
+    ).length;
 }

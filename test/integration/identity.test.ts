@@ -5,7 +5,7 @@ import { RawClient } from "../../bench/raw-client.js";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, setAffiliation, letComponentReadLists } from "../harness/muc.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
 /**
@@ -51,7 +51,7 @@ before(async () => {
   const admin = clients.get("admin")!;
   const room = `neerc@${stack.prosody.mucDomain}`;
   await createRoom(admin, room);
-  await setAffiliation(admin, room, stack.componentJid, "owner");
+  await letComponentReadLists(admin, room, stack);
   // Written as a person might: the server keeps them in its normal form, we must too.
   await setAffiliation(admin, room, `O\\27Brien@LocalHost`, "member");
   await setAffiliation(admin, room, `ÜNÏ@LOCALHOST`, "admin");

@@ -5,7 +5,7 @@ import { attr, startTag, tagName } from "../../bench/xml-scan.js";
 import { TestClient, xml } from "../harness/client.js";
 import { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, setAffiliation, letComponentReadLists } from "../harness/muc.js";
 import { account } from "../harness/pool.js";
 import { startStack, type Stack } from "../harness/stack.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
@@ -28,7 +28,7 @@ before(async () => {
   const admin = await connect("admin");
   const room = `neerc@${stack.prosody.mucDomain}`;
   await createRoom(admin, room);
-  await setAffiliation(admin, room, stack.componentJid, "owner");
+  await letComponentReadLists(admin, room, stack);
   for (const name of ["watcher", "noping", "leaver"]) {
     await setAffiliation(admin, room, `${name}@localhost`, "member");
   }

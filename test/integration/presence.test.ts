@@ -5,7 +5,7 @@ import pg from "pg";
 import { TestClient, errorCondition, xml } from "../harness/client.js";
 import { eventually } from "../harness/eventually.js";
 import { Daemon } from "../harness/daemon.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, setAffiliation, letComponentReadLists } from "../harness/muc.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
 const NS_PRESENCE = "urn:concierge:presence:0";
@@ -32,7 +32,7 @@ before(async () => {
   const admin = await connect("admin", "setup");
   const room = `neerc@${stack.prosody.mucDomain}`;
   await createRoom(admin, room);
-  await setAffiliation(admin, room, stack.componentJid, "owner");
+  await letComponentReadLists(admin, room, stack);
   for (const name of ["alice", "bob"])
     await setAffiliation(admin, room, `${name}@localhost`, "member");
   daemon = await Daemon.start(stack, {

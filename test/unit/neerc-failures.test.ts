@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { listsRefused, serverSoftware } from "../../src/neerc/failures.js";
+import { componentAffiliation, listsRefused, serverSoftware } from "../../src/neerc/failures.js";
 import { StanzaError } from "../../src/xmpp/stanza-error.js";
 
 const C = "concierge.example.org";
@@ -23,7 +23,7 @@ describe("listsRefused: the fix for a room that will not show its lists", () => 
     );
     assert.equal(
       message,
-      `cannot read the members of ${ROOM} (forbidden: Administrator privileges required): make ${C} an admin of the room (ejabberd drops an owner affiliation for a component JID)`,
+      `cannot read the members of ${ROOM} (forbidden: Administrator privileges required): make ${C} an admin of the room (ejabberd drops an owner affiliation for a component JID), e.g. ejabberdctl set_room_affiliation neerc conference.example.org ${C} admin`,
     );
   });
 
@@ -32,6 +32,11 @@ describe("listsRefused: the fix for a room that will not show its lists", () => 
       listsRefused(new Error("odd"), C, ROOM, undefined).message,
       /\(odd\): make concierge\.example\.org an owner of the room on Prosody, an admin on ejabberd$/,
     );
+  });
+
+  test("the affiliation asked for is the least that reads all three lists on each server", () => {
+    assert.equal(componentAffiliation("prosody"), "owner");
+    assert.equal(componentAffiliation("ejabberd"), "admin");
   });
 
   test("the server is told by its software name", () => {
