@@ -13,16 +13,23 @@ const REDACT = [
   "config.component.secret",
 ];
 
+/** The asynchronous standard-output streams of the loggers made here, to drain before exit. */
+type Output = ReturnType<typeof pino.destination>;
+const outputs = new WeakMap<Logger, Output>();
+
 export function createLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
-  return pino(
+  const output = destination ? undefined : pino.destination({ sync: false });
+  const log = pino(
     {
       name: "concierge",
       level,
       redact: { paths: REDACT, censor: "[redacted]" },
       serializers: { err: pino.stdSerializers.err },
     },
-    destination ?? pino.destination({ sync: false }),
+    destination ?? output,
   );
+  if (output) outputs.set(log, output);
+  return log;
 }
 
 /**
@@ -40,7 +47,22 @@ export function redactXml(text: string): string {
     );
 }
 
-/** Writes out what the async destination still holds (before process.exit). */
-export function flushLogger(log: Logger): Promise<void> {
-  return new Promise((resolve) => log.flush(() => resolve()));
+const DRAIN_BOUND_MS = 2_000;
+
+/**
+ * Writes out what the async destination still holds (before process.exit). sonic-boom's own
+ * flush() calls back at once when it buffers nothing, even while a write is still in flight:
+ * the last lines ("stopped") were then lost to process.exit. So wait for the write to drain.
+ */
+export async function flushLogger(log: Logger): Promise<void> {
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  const output = outputs.get(log);
+  if (!output || !(output as unknown as { _writing: boolean })._writing) return;
+  await new Promise<void>((resolve) => {
+    const bound = setTimeout(resolve, DRAIN_BOUND_MS);
+    output.once("drain", () => {
+      clearTimeout(bound);
+      resolve();
+    });
+  });
 }
