@@ -42,10 +42,7 @@ export function creationFailure(
         return { level: "warn", message: `${prefix} (${said})` };
     }
   }
-  if (
-    error instanceof IqTimeoutError ||
-    (error instanceof Error && /^no answer/.test(error.message))
-  ) {
+  if (error instanceof IqTimeoutError) {
     return { level: "warn", message: `${prefix}: the MUC service did not answer in time` };
   }
   const reason = error instanceof Error ? error.message : String(error);

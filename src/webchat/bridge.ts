@@ -151,7 +151,7 @@ export class Bridge {
         );
         await this.#events.append(session.id, own, `chat ${peer} ${message.id}`);
       } else {
-        const room = this.#joinedRoom(session);
+        const room = await this.#joinedRoom(session);
         this.muc.sendAs(room, groupchatMessage(room.jid, message, thread));
       }
     } catch (error) {
@@ -167,7 +167,7 @@ export class Bridge {
       await this.end(session.id, "left the chat");
       return { ended: true };
     }
-    const room = this.#joinedRoom(session);
+    const room = await this.#joinedRoom(session);
     this.muc.sendAs(room, occupantPresence(`${room.jid}/${room.nick}`, presence));
     return { ended: false };
   }
@@ -246,10 +246,11 @@ export class Bridge {
     return live;
   }
 
-  #joinedRoom(session: Session): MucRoom {
+  /** The session's room, entering it first if its occupant is not there (a join that failed). */
+  async #joinedRoom(session: Session): Promise<MucRoom> {
+    if (!this.link.online) throw new NotConnectedError();
     const room = this.#live.get(session.id)?.room;
-    if (!room?.joined || !this.link.online) throw new NotConnectedError();
-    return room;
+    return room?.joined ? room : this.#join(this.#liveOf(session));
   }
 
   #join(live: Live): Promise<MucRoom> {

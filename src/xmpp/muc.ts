@@ -3,7 +3,19 @@ import xml, { type Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import { parseJid, type BareJid, type FullJid } from "./jid.js";
 import { NS_DATA, NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_USER } from "./namespaces.js";
+import { IqTimeoutError } from "./iq-caller.js";
 import { StanzaError } from "./stanza-error.js";
+
+const JOIN_TIMEOUT_MS = 10_000;
+
+/** The room never answered a join: the XMPP side did not answer, like an iq that timed out. */
+export class JoinTimeoutError extends IqTimeoutError {
+  constructor(jid: string, ms: number) {
+    super(jid, ms);
+    this.message = `no answer joining ${jid} within ${ms} ms`;
+    this.name = "JoinTimeoutError";
+  }
+}
 
 /** Another occupant of a room, as its presence shows it. */
 export interface Occupant {
@@ -178,8 +190,8 @@ export class MucClient {
     this.#rooms.set(k, room);
     return new Promise<JoinResult>((resolve, reject) => {
       const timer = setTimeout(
-        () => fail(new Error(`no answer joining ${jid}`)),
-        options.timeoutMs ?? 10_000,
+        () => fail(new JoinTimeoutError(jid, options.timeoutMs ?? JOIN_TIMEOUT_MS)),
+        options.timeoutMs ?? JOIN_TIMEOUT_MS,
       );
       const fail = (error: Error) => {
         clearTimeout(timer);

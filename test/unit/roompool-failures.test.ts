@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { creationFailure } from "../../src/roompool/failures.js";
 import { IqTimeoutError } from "../../src/xmpp/iq-caller.js";
+import { JoinTimeoutError } from "../../src/xmpp/muc.js";
 import { StanzaError } from "../../src/xmpp/stanza-error.js";
 
 const settings = { mucService: "muc.example.org" };
@@ -42,7 +43,7 @@ describe("creationFailure: why the bot could not make a room", () => {
 
   test("no answer is said so; anything else keeps its message", () => {
     assert.match(line(new IqTimeoutError("x", 10_000)).message, /did not answer in time$/);
-    assert.match(line(new Error("no answer joining r@m")).message, /did not answer in time$/);
+    assert.match(line(new JoinTimeoutError("r@m", 10_000)).message, /did not answer in time$/);
     assert.equal(line(new Error("boom")).message, "room creation on muc.example.org failed (boom)");
     assert.equal(line(new StanzaError("conflict")).level, "warn");
   });
