@@ -4,7 +4,7 @@ import type { Element } from "@xmpp/xml";
 import { NS_STANZAS, TestClient, errorCondition, xml } from "../harness/client.js";
 import { Daemon } from "../harness/daemon.js";
 import { eventually } from "../harness/eventually.js";
-import { createRoom, setAffiliation } from "../harness/muc.js";
+import { createRoom, letComponentReadLists, setAffiliation } from "../harness/muc.js";
 import { PoolWorld, account, poolConfig } from "../harness/pool.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -38,7 +38,7 @@ before(async () => {
   world = await PoolWorld.open(stack, people);
   const room = `neerc@${stack.prosody.mucDomain}`;
   await createRoom(world.person("admin"), room);
-  await setAffiliation(world.person("admin"), room, stack.componentJid, "owner");
+  await letComponentReadLists(world.person("admin"), room, stack);
   await setAffiliation(world.person("admin"), room, "hall1@localhost", "member");
   daemon = await startDaemon("adhoc");
 });
