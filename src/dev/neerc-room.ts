@@ -7,11 +7,8 @@
 import { client, xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { componentAffiliation } from "../neerc/failures.js";
+import { NS_DATA, NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER } from "../xmpp/namespaces.js";
 import type { Account, PrivateServer } from "./server.js";
-
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
 
 export interface NeercRoomPlan {
   room: string;
@@ -59,34 +56,42 @@ export async function prepareNeercRoom(
         throw new Error(`setting up ${roomJid} failed: ${answer.toString()}`);
       }
     };
-    const field = (name: string, value: string) =>
-      xml("field", { var: name }, xml("value", {}, value));
-    await request(
-      xml(
-        "query",
-        { xmlns: NS_MUC_OWNER },
-        xml(
-          "x",
-          { xmlns: "jabber:x:data", type: "submit" },
-          field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
-          field("muc#roomconfig_persistentroom", "1"),
-          field("muc#roomconfig_membersonly", "1"),
-        ),
-      ),
-    );
+    await request(membersOnlyRoomConfig());
     const affiliations: [string, string][] = [
       [plan.componentJid, componentAffiliation(server.kind)],
       ...plan.members.map((member): [string, string] => [`${member}@${server.domain}`, "member"]),
     ];
     // Prosody applies only the first item of a request: one request per affiliation.
     for (const [jid, affiliation] of affiliations) {
-      await request(xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid, affiliation })));
+      await request(affiliationChange(jid, affiliation));
     }
     await xmpp.send(xml("presence", { to: `${roomJid}/setup`, type: "unavailable" }));
   } finally {
     await xmpp.stop().catch(() => undefined);
   }
   return roomJid;
+}
+
+/** The owner's form for a persistent members-only room (a NEERC room, as the README says). */
+export function membersOnlyRoomConfig(): Element {
+  const field = (name: string, value: string) =>
+    xml("field", { var: name }, xml("value", {}, value));
+  return xml(
+    "query",
+    { xmlns: NS_MUC_OWNER },
+    xml(
+      "x",
+      { xmlns: NS_DATA, type: "submit" },
+      field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
+      field("muc#roomconfig_persistentroom", "1"),
+      field("muc#roomconfig_membersonly", "1"),
+    ),
+  );
+}
+
+/** One affiliation change (Prosody applies only the first item of a request). */
+export function affiliationChange(jid: string, affiliation: string): Element {
+  return xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid, affiliation }));
 }
 
 function withDeadline<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {

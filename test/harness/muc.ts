@@ -1,11 +1,9 @@
 import type { Element } from "@xmpp/xml";
+import { affiliationChange, membersOnlyRoomConfig } from "../../src/dev/neerc-room.js";
 import { componentAffiliation } from "../../src/neerc/failures.js";
+import { NS_MUC } from "../../src/xmpp/namespaces.js";
 import { xml, type TestClient } from "./client.js";
 import type { Stack } from "./stack.js";
-
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
-const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
 
 function assertResult(reply: Element, what: string): void {
   if (reply.attrs.type !== "result") throw new Error(`${what} failed: ${reply.toString()}`);
@@ -17,24 +15,8 @@ export async function createRoom(owner: TestClient, roomJid: string): Promise<vo
   await owner.waitFor(
     (s) => s.name === "presence" && String(s.attrs.from).startsWith(`${roomJid}/`),
   );
-  const field = (name: string, value: string) =>
-    xml("field", { var: name }, xml("value", {}, value));
   const reply = await owner.request(
-    xml(
-      "iq",
-      { type: "set", to: roomJid },
-      xml(
-        "query",
-        { xmlns: NS_MUC_OWNER },
-        xml(
-          "x",
-          { xmlns: "jabber:x:data", type: "submit" },
-          field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
-          field("muc#roomconfig_persistentroom", "1"),
-          field("muc#roomconfig_membersonly", "1"),
-        ),
-      ),
-    ),
+    xml("iq", { type: "set", to: roomJid }, membersOnlyRoomConfig()),
   );
   assertResult(reply, `configuring ${roomJid}`);
 }
@@ -47,11 +29,7 @@ export async function setAffiliation(
   affiliation: "owner" | "admin" | "member" | "none" | "outcast",
 ): Promise<void> {
   const reply = await owner.request(
-    xml(
-      "iq",
-      { type: "set", to: roomJid },
-      xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid, affiliation })),
-    ),
+    xml("iq", { type: "set", to: roomJid }, affiliationChange(jid, affiliation)),
   );
   assertResult(reply, `making ${jid} ${affiliation} of ${roomJid}`);
 }
