@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import xml from "@xmpp/xml";
-import { FieldProblem, Submission } from "../../src/adhoc/forms.js";
+import { submitted } from "../harness/forms.js";
+import { FieldProblem } from "../../src/adhoc/forms.js";
 import {
   parseRemoval,
   parseRoom,
@@ -10,20 +10,8 @@ import {
   tasksForm,
 } from "../../src/neerc/admin.js";
 import type { Task } from "../../src/neerc/rules.js";
-import { NS_DATA } from "../../src/xmpp/namespaces.js";
 
-const submit = (name: string, ...values: string[]) =>
-  Submission.from(
-    xml(
-      "command",
-      {},
-      xml(
-        "x",
-        { xmlns: NS_DATA, type: "submit" },
-        xml("field", { var: name }, ...values.map((v) => xml("value", {}, v))),
-      ),
-    ),
-  )!;
+const submit = (name: string, ...values: string[]) => submitted({ [name]: values });
 
 const tasks: Task[] = [
   {

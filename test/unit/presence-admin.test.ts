@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import xml from "@xmpp/xml";
-import { FieldProblem, Submission } from "../../src/adhoc/forms.js";
+import { submitted } from "../harness/forms.js";
+import { FieldProblem } from "../../src/adhoc/forms.js";
 import { onlineForm, parseUser } from "../../src/presence/admin.js";
 import { DIRECT, SessionBook } from "../../src/presence/book.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
-import { NS_DATA } from "../../src/xmpp/namespaces.js";
 
 const ALICE = "alice@example.org" as BareJid;
 const ROOM = "room@muc.example.org";
@@ -49,18 +48,7 @@ describe("SessionBook.deviceViews", () => {
 });
 
 describe("who is online: forms", () => {
-  const submit = (value: string) =>
-    Submission.from(
-      xml(
-        "command",
-        {},
-        xml(
-          "x",
-          { xmlns: NS_DATA, type: "submit" },
-          xml("field", { var: "user" }, xml("value", {}, value)),
-        ),
-      ),
-    )!;
+  const submit = (value: string) => submitted({ user: value });
 
   test("the user is a bare address, normalised", () => {
     assert.equal(parseUser(submit("Alice@Example.org/phone")), ALICE);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import xml from "@xmpp/xml";
-import { FieldProblem, Submission, type Form } from "../../src/adhoc/forms.js";
+import { submitted } from "../harness/forms.js";
+import { FieldProblem, type Form } from "../../src/adhoc/forms.js";
 import {
   drainForm,
   drainedNote,
@@ -18,7 +18,6 @@ import {
   targetAvailable,
   type PoolControl,
 } from "../../src/roompool/sizing.js";
-import { NS_DATA } from "../../src/xmpp/namespaces.js";
 
 const limits = { minAvailable: 5, maxRooms: 50 };
 const set = (minAvailable: number | undefined, draining = false): PoolControl => ({
@@ -66,20 +65,7 @@ describe("roomsToCreate", () => {
 describe("pool admin forms", () => {
   const values = (form: Form): Record<string, string | undefined> =>
     Object.fromEntries((form.fields ?? []).map((f) => [f.var ?? "", f.values?.join("\n")]));
-  const submit = (value?: string) =>
-    Submission.from(
-      xml(
-        "command",
-        {},
-        xml(
-          "x",
-          { xmlns: NS_DATA, type: "submit" },
-          ...(value === undefined
-            ? []
-            : [xml("field", { var: "min_available" }, xml("value", {}, value))]),
-        ),
-      ),
-    )!;
+  const submit = (value?: string) => submitted(value === undefined ? {} : { min_available: value });
 
   test("durations read as people read them", () => {
     assert.equal(duration(-5), "0 s");
