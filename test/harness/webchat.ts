@@ -1,6 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type pg from "pg";
+import { NS_MUC, NS_MUC_USER } from "../../src/xmpp/namespaces.js";
+import { xml, type TestClient } from "./client.js";
 import { Daemon } from "./daemon.js";
 import { eventually } from "./eventually.js";
 import type { Stack } from "./stack.js";
@@ -260,4 +262,48 @@ export async function roomsReady(db: pg.Pool, count: number): Promise<void> {
     (n) => n >= count,
     `${count} rooms ready`,
   );
+}
+
+/**
+ * A staff member claims a room (the web application's SQL) and enters it with its password, as
+ * an XMPP client does; resolves with the room once the pool records them waiting.
+ */
+export async function staffEnters(
+  db: pg.Pool,
+  client: TestClient,
+  nick: string,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const { rows } = await db.query<{ room_jid: string; room_password: string }>(
+    "SELECT * FROM roompool_claim_staff($1, $1)",
+    [nick],
+  );
+  const room = rows[0]!.room_jid;
+  const to = `${room}/${nick}`;
+  await client.xmpp.send(
+    xml(
+      "presence",
+      { to },
+      xml("x", { xmlns: NS_MUC }, xml("password", {}, rows[0]!.room_password)),
+    ),
+  );
+  await client.waitFor(
+    (s) =>
+      s.attrs.from === to &&
+      (s.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).some(
+        (c) => c.attrs.code === "110",
+      ),
+  );
+  await eventually(
+    async () =>
+      (
+        await db.query<{ status: string }>("SELECT status FROM roompool_rooms WHERE jid = $1", [
+          room,
+        ])
+      ).rows[0]?.status,
+    (status) => status === "staff_waiting",
+    `${nick} waiting in ${room}`,
+    timeoutMs,
+  );
+  return room;
 }

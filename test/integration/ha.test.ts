@@ -13,6 +13,7 @@ import {
   call,
   mintToken,
   roomsReady,
+  staffEnters,
   texts,
   webchatConfig,
 } from "../harness/webchat.js";
@@ -24,8 +25,6 @@ import {
  * browser chats with a staff member. Takeover times are reported as diagnostics, never asserted.
  */
 
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 const account = (name: string) => ({ username: name, password: `pw-${name}` });
 const LEASE = { lease_ms: 3_000, renew_ms: 500 };
 
@@ -79,35 +78,8 @@ const heardByStaff = (text: string) =>
   staff.waitFor((s) => s.is("message") && s.getChildText("body") === text, 30_000);
 
 /** A staff member joins the room the pool gave them; resolves once they are in. */
-async function enter(client: TestClient, nick: string, timeoutMs = 10_000): Promise<string> {
-  const { rows } = await db.query<{ room_jid: string; room_password: string }>(
-    "SELECT * FROM roompool_claim_staff($1, $1)",
-    [nick],
-  );
-  const room = rows[0]!.room_jid;
-  const to = `${room}/${nick}`;
-  await client.xmpp.send(
-    xml(
-      "presence",
-      { to },
-      xml("x", { xmlns: NS_MUC }, xml("password", {}, rows[0]!.room_password)),
-    ),
-  );
-  await client.waitFor(
-    (s) =>
-      s.attrs.from === to &&
-      (s.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).some(
-        (c) => c.attrs.code === "110",
-      ),
-  );
-  await eventually(
-    () => status(room),
-    (s) => s === "staff_waiting",
-    `${nick} waiting in ${room}`,
-    timeoutMs,
-  );
-  return room;
-}
+const enter = (client: TestClient, nick: string, timeoutMs = 10_000) =>
+  staffEnters(db, client, nick, timeoutMs);
 
 const status = async (jid: string) =>
   (await db.query<{ status: string }>("SELECT status FROM roompool_rooms WHERE jid = $1", [jid]))

@@ -12,12 +12,11 @@ import {
   call,
   mintToken,
   roomsReady,
+  staffEnters,
   startWebchatDaemon,
   texts,
 } from "../harness/webchat.js";
 
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 const account = (name: string) => ({ username: name, password: `pw-${name}` });
 
 let stack: Stack;
@@ -56,39 +55,12 @@ after(async () => {
   await stack?.stop();
 });
 
-const status = async (jid: string) =>
-  (await db.query<{ status: string }>("SELECT status FROM roompool_rooms WHERE jid = $1", [jid]))
-    .rows[0]?.status;
-
 let chat: { room: string; token: string } | undefined;
 
 /** One chat for the whole file: the staff client in its room, a browser client with a stream. */
 async function theChat() {
   if (chat) return chat;
-  const { rows } = await db.query<{ room_jid: string; room_password: string }>(
-    "SELECT * FROM roompool_claim_staff('staff', 'staff')",
-  );
-  const room = rows[0]!.room_jid;
-  const to = `${room}/staff`;
-  await staff.xmpp.send(
-    xml(
-      "presence",
-      { to },
-      xml("x", { xmlns: NS_MUC }, xml("password", {}, rows[0]!.room_password)),
-    ),
-  );
-  await staff.waitFor(
-    (s) =>
-      s.attrs.from === to &&
-      (s.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).some(
-        (c) => c.attrs.code === "110",
-      ),
-  );
-  await eventually(
-    () => status(room),
-    (s) => s === "staff_waiting",
-    "staff waiting",
-  );
+  const room = await staffEnters(db, staff, "staff");
   const minted = await mintToken(base, {
     person: "c-1",
     name: "Guest",
